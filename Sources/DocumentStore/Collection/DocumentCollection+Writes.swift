@@ -1,0 +1,212 @@
+extension DocumentCollection {
+    /// Inserts one document, generating `id` and `creation_utc` when absent.
+    /// Fails with `duplicate_id` when the id exists.
+    public func insert(_ document: JSONValue) throws(DocumentStoreError) -> StoredDocument {
+        let object = try NewDocument.complete(document)
+        let query: SQLQuery = """
+            INSERT INTO \(table.name.sql) (\(Self.columnList)) \
+            SELECT \(Self.columnValues(of: "d")) FROM (SELECT \(bind: JSONValue.object(object).serialized)::jsonb AS d) s \
+            ON CONFLICT (id) DO NOTHING RETURNING \(table.selection)
+            """
+        let row = try write { connection in try connection.query(query, reusable: true).rows.first }
+        guard let row else { throw .duplicateID(object["id"]?.stringValue ?? "") }
+        return DocumentTable.document(from: row)
+    }
+
+    /// Inserts all the documents in one statement, or none of them if any is rejected.
+    /// The stored documents come back in the order given.
+    public func insertMany(_ documents: [JSONValue]) throws(DocumentStoreError) -> [StoredDocument] {
+        guard !documents.isEmpty else { return [] }
+        var objects: [JSONValue] = []
+        objects.reserveCapacity(documents.count)
+        for (index, document) in documents.enumerated() {
+            do {
+                objects.append(.object(try NewDocument.complete(document)))
+            } catch {
+                throw DocumentStoreError(.invalidDocument, "document \(index): \(error.message)")
+            }
+        }
+        let query: SQLQuery = """
+            INSERT INTO \(table.name.sql) (\(Self.columnList)) \
+            SELECT \(Self.columnValues(of: "d")) \
+            FROM jsonb_array_elements(\(bind: JSONValue.array(objects).serialized)::jsonb) AS s(d) \
+            RETURNING \(table.selection)
+            """
+        let stored = try write { connection in try connection.query(query).rows.map(DocumentTable.document) }
+        let position = Dictionary(
+            objects.enumerated().map { ($0.element.objectValue?["id"]?.stringValue ?? "", $0.offset) },
+            uniquingKeysWith: { first, _ in first }
+        )
+        return stored.sorted { (position[$0.id] ?? 0) < (position[$1.id] ?? 0) }
+    }
+
+    /// Creates or wholly replaces the document with this id. A replacement without `creation_utc`
+    /// keeps the stored one. Returns the stored document and whether it was created.
+    public func replace(
+        id: String,
+        with document: JSONValue
+    ) throws(DocumentStoreError) -> (document: StoredDocument, created: Bool) {
+        try DocumentID.validate(id)
+        guard var object = document.objectValue else {
+            throw .invalidDocument("a document must be a JSON object, not \(document.typeName)")
+        }
+        if let bodyID = object["id"], bodyID != .string(id) {
+            throw .invalidDocument("the document's id differs from the id in the path")
+        }
+        object["id"] = .string(id)
+        let keepsCreation = object["creation_utc"] == nil
+        object = try NewDocument.complete(.object(object))
+        let query: SQLQuery = """
+            INSERT INTO \(table.name.sql) AS target (\(Self.columnList)) \
+            SELECT \(Self.columnValues(of: "d")) FROM (SELECT \(bind: JSONValue.object(object).serialized)::jsonb AS d) s \
+            ON CONFLICT (id) DO UPDATE SET \
+            version = EXCLUDED.version, session_id = EXCLUDED.session_id, \
+            customer_id = EXCLUDED.customer_id, agent_id = EXCLUDED.agent_id, \
+            creation_utc = CASE WHEN \(bind: keepsCreation ? "true" : "false")::boolean \
+            THEN COALESCE(target.creation_utc, EXCLUDED.creation_utc) ELSE EXCLUDED.creation_utc END, \
+            data = CASE WHEN \(bind: keepsCreation ? "true" : "false")::boolean \
+            THEN EXCLUDED.data || jsonb_build_object('creation_utc', \
+            COALESCE(target.data -> 'creation_utc', EXCLUDED.data -> 'creation_utc')) \
+            ELSE EXCLUDED.data END \
+            RETURNING \(table.selection), (xmax = 0)
+            """
+        let row = try write { connection in try connection.query(query, reusable: true).rows.first }
+        guard let row else { throw DocumentStoreError(.internalError, "The replace returned no row.") }
+        return (DocumentTable.document(from: row), row[3] == "t")
+    }
+
+    /// Merges `patch`'s top-level fields into the document with this id (`{**existing, **patch}`),
+    /// atomically; `nil` when there is no such document.
+    public func merge(id: String, patch: JSONValue) throws(DocumentStoreError) -> StoredDocument? {
+        let patch = try Self.checkedPatch(patch)
+        if let patchID = patch["id"], patchID != .string(id) {
+            throw .invalidDocument("the patch's id differs from the id in the path; ids cannot be changed")
+        }
+        let query: SQLQuery = """
+            UPDATE \(table.name.sql) AS target SET \(Self.mergeAssignments) \
+            FROM (SELECT \(bind: JSONValue.object(patch).serialized)::jsonb AS patch) p \
+            WHERE target.id = \(bind: id) RETURNING \(Self.targetSelection)
+            """
+        return try read(orEmpty: nil) { connection in
+            try connection.query(query, reusable: true).rows.first.map(DocumentTable.document)
+        }
+    }
+
+    /// Merges `params` into the first document matching `filter` (in `creation_utc`, `id` order) in one
+    /// atomic statement. With `upsert`, when none matches, inserts the filter's top-level equalities
+    /// merged with `params` (with `id` and `creation_utc` generated when absent).
+    public func updateOne(
+        _ filter: Where,
+        params: JSONValue,
+        upsert: Bool = false
+    ) throws(DocumentStoreError) -> UpdateOutcome {
+        let patch = try Self.checkedPatch(params)
+        let update: SQLQuery = """
+            UPDATE \(table.name.sql) AS target SET \(Self.mergeAssignments) \
+            FROM (SELECT \(bind: JSONValue.object(patch).serialized)::jsonb AS patch) p \
+            WHERE target.id = (SELECT id FROM \(table.name.sql) WHERE \(table.condition(filter)) \
+            ORDER BY creation_utc, id LIMIT 1 FOR UPDATE) \
+            RETURNING \(Self.targetSelection)
+            """
+        guard upsert else {
+            let row = try read(orEmpty: nil) { connection in try connection.query(update).rows.first }
+            return UpdateOutcome(row: row, inserted: false)
+        }
+        var document = Self.equalities(in: filter)
+        for (key, value) in patch { document[key] = value }
+        let object = try NewDocument.complete(.object(document))
+        let insert: SQLQuery = """
+            INSERT INTO \(table.name.sql) (\(Self.columnList)) \
+            SELECT \(Self.columnValues(of: "d")) FROM (SELECT \(bind: JSONValue.object(object).serialized)::jsonb AS d) s \
+            ON CONFLICT (id) DO NOTHING RETURNING \(table.selection)
+            """
+        // Another caller may insert the same id between our update and insert: then update again.
+        for _ in 0..<3 {
+            let outcome = try write { connection -> UpdateOutcome? in
+                if let row = try connection.query(update).rows.first {
+                    return UpdateOutcome(row: row, inserted: false)
+                }
+                return try connection.query(insert).rows.first.map { UpdateOutcome(row: $0, inserted: true) }
+            }
+            if let outcome { return outcome }
+        }
+        throw .duplicateID(object["id"]?.stringValue ?? "")
+    }
+
+    /// Deletes the first document matching `filter` and returns it; `nil` when none matches.
+    public func deleteOne(_ filter: Where) throws(DocumentStoreError) -> StoredDocument? {
+        let query: SQLQuery = """
+            DELETE FROM \(table.name.sql) WHERE id = (SELECT id FROM \(table.name.sql) \
+            WHERE \(table.condition(filter)) ORDER BY creation_utc, id LIMIT 1 FOR UPDATE) \
+            RETURNING \(table.selection)
+            """
+        return try read(orEmpty: nil) { connection in
+            try connection.query(query).rows.first.map(DocumentTable.document)
+        }
+    }
+
+    /// Deletes the document with this id and returns it; `nil` when there is none.
+    public func delete(id: String) throws(DocumentStoreError) -> StoredDocument? {
+        let query: SQLQuery = "DELETE FROM \(table.name.sql) WHERE id = \(bind: id) RETURNING \(table.selection)"
+        return try read(orEmpty: nil) { connection in
+            try connection.query(query, reusable: true).rows.first.map(DocumentTable.document)
+        }
+    }
+
+    // MARK: - SQL pieces
+
+    static let columnList: SQLQuery = "id, version, creation_utc, session_id, customer_id, agent_id, data"
+
+    /// The column values of a new row, each copied from the document `alias`.
+    static func columnValues(of alias: String) -> SQLQuery {
+        let copies = ["id", "version", "creation_utc", "session_id", "customer_id", "agent_id"]
+            .map { "\(alias) ->> '\($0)'" }
+        return SQLQuery(stringLiteral: (copies + [alias]).joined(separator: ", "))
+    }
+
+    /// `SET` of an update merging `p.patch` into `target.data`, keeping the columns in step.
+    static let mergeAssignments: SQLQuery = {
+        let merged = "(target.data || p.patch)"
+        let columns = ["id", "version", "creation_utc", "session_id", "customer_id", "agent_id"]
+            .map { "\($0) = \(merged) ->> '\($0)'" }
+        return SQLQuery(stringLiteral: (["data = \(merged)"] + columns).joined(separator: ", "))
+    }()
+
+    static let targetSelection: SQLQuery = "target.data::text, target.id, target.creation_utc"
+
+    /// A merge patch: an object whose `id` and `creation_utc`, when present, are valid.
+    static func checkedPatch(_ value: JSONValue) throws(DocumentStoreError) -> JSONObject {
+        guard let object = value.objectValue else {
+            throw .invalidDocument("the update must be a JSON object, not \(value.typeName)")
+        }
+        try NewDocument.checkFields(of: object)
+        return object
+    }
+
+    /// The `field: value` equalities at the top of a filter (outside `$or`), as MongoDB's upsert uses them.
+    static func equalities(in filter: Where) -> JSONObject {
+        var object = JSONObject()
+        switch filter {
+        case .compare(let field, .equal, let value) where field.segments.count == 1:
+            object[field.segments[0]] = value.jsonValue
+        case .all(let parts):
+            for part in parts {
+                for (key, value) in equalities(in: part) { object[key] = value }
+            }
+        default:
+            break
+        }
+        return object
+    }
+}
+
+extension UpdateOutcome {
+    init(row: [String?]?, inserted: Bool) {
+        guard let row else {
+            self.init(matchedCount: 0, modifiedCount: 0, document: nil)
+            return
+        }
+        let count = inserted ? 0 : 1
+        self.init(matchedCount: count, modifiedCount: count, document: DocumentTable.document(from: row))
+    }
+}

@@ -1,0 +1,167 @@
+extension Configuration {
+    /// Reads SPEC section 2's variables; every problem found is reported, one line each naming the variable.
+    public init(environment: [String: String]) throws(ConfigurationError) {
+        var reader = EnvironmentReader(environment: environment)
+        let database = reader.databaseSettings()
+        let serviceKey = reader.serviceKey()
+        let host = reader.string("HOST", default: "0.0.0.0")
+        let port = reader.integer("PORT", default: 8080, in: 0...65535)
+        let maxBodyBytes = reader.integer("MAX_BODY_BYTES", default: 1 << 20, in: 1024...(64 << 20))
+        let prefixes = reader.tablePrefixes()
+        guard reader.problems.isEmpty, let database else {
+            throw ConfigurationError(problems: reader.problems)
+        }
+        self.init(
+            database: database,
+            serviceKey: serviceKey,
+            host: host,
+            port: port,
+            maxBodyBytes: maxBodyBytes,
+            tablePrefixes: prefixes
+        )
+    }
+}
+
+/// Reads variables and collects problems instead of stopping at the first.
+private struct EnvironmentReader {
+    let environment: [String: String]
+    var problems: [String] = []
+
+    func value(_ name: String) -> String? {
+        guard let value = environment[name], !value.isEmpty else { return nil }
+        return value
+    }
+
+    func string(_ name: String, default defaultValue: String) -> String {
+        value(name) ?? defaultValue
+    }
+
+    mutating func integer(_ name: String, default defaultValue: Int, in range: ClosedRange<Int>) -> Int {
+        guard let text = value(name) else { return defaultValue }
+        guard let number = Int(text), range.contains(number) else {
+            problems.append("\(name): must be a whole number from \(range.lowerBound) to \(range.upperBound)")
+            return defaultValue
+        }
+        return number
+    }
+
+    mutating func serviceKey() -> String {
+        guard let key = value("SERVICE_KEY") ?? value("SUPABASE_KEY") else {
+            problems.append("SUPABASE_KEY: required (the key clients must present), unless SERVICE_KEY is set")
+            return ""
+        }
+        let name = value("SERVICE_KEY") != nil ? "SERVICE_KEY" : "SUPABASE_KEY"
+        if key.utf8.count < 16 {
+            problems.append("\(name): too short to be a secret; use at least 16 characters")
+        }
+        return key
+    }
+
+    mutating func databaseSettings() -> DatabaseSettings? {
+        let schema = string("SUPABASE_SCHEMA", default: "public")
+        if SQLIdentifier(schema) == nil {
+            problems.append("SUPABASE_SCHEMA: must be 1 to 63 characters of a-z, 0-9 and _, not starting with a digit")
+        }
+        let poolSize = integer("DB_POOL_SIZE", default: 10, in: 1...500)
+        let poolTimeout = integer("DB_POOL_TIMEOUT_MS", default: 5000, in: 1...600_000)
+        let connectTimeout = integer("DB_CONNECT_TIMEOUT", default: 5, in: 1...300)
+        let prepared = value("DB_PREPARED_STATEMENTS") ?? "auto"
+        guard ["auto", "on", "off"].contains(prepared) else {
+            problems.append("DB_PREPARED_STATEMENTS: must be auto, on or off")
+            return nil
+        }
+        guard let conninfo = conninfo() else { return nil }
+        let behindPooler = conninfo.contains("6543") || conninfo.contains("pooler.supabase.com")
+        return DatabaseSettings(
+            conninfo: conninfo,
+            schema: schema,
+            poolSize: poolSize,
+            poolTimeout: .milliseconds(poolTimeout),
+            connectTimeoutSeconds: connectTimeout,
+            usesPreparedStatements: prepared == "on" || (prepared == "auto" && !behindPooler)
+        )
+    }
+
+    /// `DATABASE_URL` as given, or a connection string built from the `SUPABASE_*` variables.
+    mutating func conninfo() -> String? {
+        if let url = value("DATABASE_URL") { return url }
+        let host: String?
+        if let explicit = value("SUPABASE_DB_HOST") {
+            host = explicit
+        } else if let projectURL = value("SUPABASE_URL") {
+            host = Self.databaseHost(fromProjectURL: projectURL)
+            if host == nil {
+                problems.append("SUPABASE_URL: must look like https://<project-ref>.supabase.co")
+            }
+        } else {
+            host = nil
+            problems.append("SUPABASE_URL: required unless DATABASE_URL or SUPABASE_DB_HOST is set")
+        }
+        let password = value("SUPABASE_DB_PASSWORD")
+        if password == nil {
+            problems.append("SUPABASE_DB_PASSWORD: required unless DATABASE_URL is set")
+        }
+        let port = integer("SUPABASE_DB_PORT", default: 5432, in: 1...65535)
+        guard let host, let password else { return nil }
+        var parts: [(String, String)] = [
+            ("host", host),
+            ("port", String(port)),
+            ("user", string("SUPABASE_DB_USER", default: "postgres")),
+            ("password", password),
+            ("dbname", string("SUPABASE_DB_NAME", default: "postgres")),
+        ]
+        let isSupabaseHost = host.hasSuffix(".supabase.co") || host.hasSuffix(".supabase.com")
+        if isSupabaseHost && value("PGSSLMODE") == nil {
+            parts.append(("sslmode", "require"))
+        }
+        return parts.map { "\($0.0)='\(Self.escaped($0.1))'" }.joined(separator: " ")
+    }
+
+    mutating func tablePrefixes() -> [Store: String] {
+        var prefixes: [Store: String] = [:]
+        for store in Store.allCases {
+            let prefix = string(store.prefixVariable, default: store.defaultTablePrefix)
+            let isValid = prefix.utf8.count <= 48 && SQLIdentifier(prefix) != nil && !prefix.contains("$")
+            if !isValid {
+                problems.append(
+                    "\(store.prefixVariable): must be 1 to 48 characters of a-z, 0-9 and _, not starting with a digit"
+                )
+            }
+            prefixes[store] = prefix
+        }
+        for first in Store.allCases {
+            for second in Store.allCases where first != second {
+                if let a = prefixes[first], let b = prefixes[second], b.hasPrefix(a) {
+                    problems.append(
+                        "\(second.prefixVariable): must not start with \(first.prefixVariable) ('\(a)'), "
+                            + "or the two stores' tables could collide"
+                    )
+                }
+            }
+        }
+        return prefixes
+    }
+
+    /// `db.<ref>.supabase.co` for `https://<ref>.supabase.co`, else the URL's own host.
+    static func databaseHost(fromProjectURL url: String) -> String? {
+        guard let schemeEnd = url.firstRange(of: "://") else { return nil }
+        let scheme = url[..<schemeEnd.lowerBound].lowercased()
+        guard scheme == "https" || scheme == "http" else { return nil }
+        let rest = url[schemeEnd.upperBound...]
+        let authority = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
+        guard !authority.contains("@") else { return nil }
+        let host = authority.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)[0].lowercased()
+        guard !host.isEmpty else { return nil }
+        if host.hasSuffix(".supabase.co"), !host.hasPrefix("db.") {
+            let reference = host.dropLast(".supabase.co".count)
+            guard !reference.isEmpty, !reference.contains(".") else { return nil }
+            return "db.\(reference).supabase.co"
+        }
+        return host
+    }
+
+    /// A value quoted for a libpq keyword/value connection string.
+    static func escaped(_ value: String) -> String {
+        value.replacing("\\", with: "\\\\").replacing("'", with: "\\'")
+    }
+}

@@ -1,0 +1,75 @@
+/// Everything the service reads from its environment (SPEC section 2), checked up front.
+public struct Configuration: Sendable {
+    /// How to reach PostgreSQL and how to use it.
+    public var database: DatabaseSettings
+    /// The key clients must present (`SERVICE_KEY`, else `SUPABASE_KEY`).
+    public var serviceKey: String
+    /// The address to listen on (`HOST`, `PORT`).
+    public var host: String
+    public var port: Int
+    /// The largest request body accepted, in bytes (`MAX_BODY_BYTES`, default 1 MiB).
+    public var maxBodyBytes: Int
+    /// Table prefix of each store.
+    public var tablePrefixes: [Store: String]
+
+    public init(
+        database: DatabaseSettings,
+        serviceKey: String,
+        host: String = "0.0.0.0",
+        port: Int = 8080,
+        maxBodyBytes: Int = 1 << 20,
+        tablePrefixes: [Store: String] = Dictionary(uniqueKeysWithValues: Store.allCases.map { ($0, $0.defaultTablePrefix) })
+    ) {
+        self.database = database
+        self.serviceKey = serviceKey
+        self.host = host
+        self.port = port
+        self.maxBodyBytes = maxBodyBytes
+        self.tablePrefixes = tablePrefixes
+    }
+
+    /// The prefix for `store`.
+    public func tablePrefix(for store: Store) -> String {
+        tablePrefixes[store] ?? store.defaultTablePrefix
+    }
+}
+
+/// How to reach PostgreSQL and how to use it.
+public struct DatabaseSettings: Sendable {
+    /// A libpq connection string or URL.
+    public var conninfo: String
+    /// The schema of every table (`SUPABASE_SCHEMA`, default `public`).
+    public var schema: String
+    /// The most connections open at once (`DB_POOL_SIZE`, default 10).
+    public var poolSize: Int
+    /// How long a request waits for a free connection (`DB_POOL_TIMEOUT_MS`, default 5000 ms).
+    public var poolTimeout: Duration
+    /// Seconds to wait for a new connection (`DB_CONNECT_TIMEOUT`, default 5).
+    public var connectTimeoutSeconds: Int
+    /// Whether hot statements are prepared once per connection (`DB_PREPARED_STATEMENTS=auto|on|off`).
+    /// `auto` turns them off behind a transaction-mode pooler (port 6543 or a `pooler.supabase.com` host).
+    public var usesPreparedStatements: Bool
+
+    public init(
+        conninfo: String,
+        schema: String = "public",
+        poolSize: Int = 10,
+        poolTimeout: Duration = .seconds(5),
+        connectTimeoutSeconds: Int = 5,
+        usesPreparedStatements: Bool = true
+    ) {
+        self.conninfo = conninfo
+        self.schema = schema
+        self.poolSize = poolSize
+        self.poolTimeout = poolTimeout
+        self.connectTimeoutSeconds = connectTimeoutSeconds
+        self.usesPreparedStatements = usesPreparedStatements
+    }
+}
+
+/// Configuration problems, one line each naming the variable.
+public struct ConfigurationError: Error, Sendable, CustomStringConvertible {
+    public let problems: [String]
+
+    public var description: String { problems.joined(separator: "\n") }
+}

@@ -1,0 +1,105 @@
+/// The document database on PostgreSQL: a connection pool, the schema, and its collections.
+///
+/// Every method blocks its calling thread until PostgreSQL answers; any number of threads may call at
+/// once, each getting its own pooled connection.
+public final class DocumentDatabase: Sendable {
+    let pool: ConnectionPool
+    let schema: SQLIdentifier
+    let schemaManager = SchemaManager()
+
+    /// Prepares the pool; no connection is opened until the first operation.
+    public init(settings: DatabaseSettings) throws(DocumentStoreError) {
+        guard let schema = SQLIdentifier(settings.schema) else {
+            throw .invalidRequest("the schema name '\(settings.schema)' is not a valid identifier")
+        }
+        self.schema = schema
+        pool = ConnectionPool(
+            settings: ConnectionPool.Settings(
+                conninfo: settings.conninfo,
+                size: settings.poolSize,
+                acquireTimeout: settings.poolTimeout,
+                connectTimeoutSeconds: settings.connectTimeoutSeconds,
+                usesPreparedStatements: settings.usesPreparedStatements
+            )
+        )
+    }
+
+    /// The collection `name` in the store whose tables start with `tablePrefix`.
+    public func collection(_ name: CollectionName, tablePrefix: String) -> DocumentCollection {
+        DocumentCollection(database: self, names: TableNames(schema: schema, prefix: tablePrefix, collection: name))
+    }
+
+    /// The SQL that creates the collection's tables and indexes, as the seed's manual SQL does.
+    public func schemaScript(for name: CollectionName, tablePrefix: String) -> String {
+        CollectionDDL(names: TableNames(schema: schema, prefix: tablePrefix, collection: name)).script
+    }
+
+    /// Asks PostgreSQL for its version; fails with `unavailable` when it does not answer.
+    public func ping() throws(DocumentStoreError) -> String {
+        try run { connection in
+            try connection.query("SELECT current_setting('server_version')").rows.first?.first.flatMap { $0 } ?? ""
+        }
+    }
+
+    /// Closes idle connections and refuses new operations.
+    public func close() {
+        pool.close()
+    }
+
+    /// Runs `body` on a pooled connection, turning database failures into `DocumentStoreError`s.
+    func run<T>(_ body: (PostgresConnection) throws -> T) throws(DocumentStoreError) -> T {
+        do {
+            return try pool.withConnection(body)
+        } catch let error as DocumentStoreError {
+            throw error
+        } catch let error as DatabaseError {
+            throw DocumentStoreError(translating: error)
+        } catch {
+            throw DocumentStoreError(.internalError, "An unexpected error occurred.", detail: "\(error)")
+        }
+    }
+}
+
+extension DocumentStoreError {
+    /// The client-facing form of a database failure; PostgreSQL's own text goes to `detail` only.
+    init(translating error: DatabaseError) {
+        let detail = error.description
+        if error.isUnavailable {
+            self.init(.unavailable, "The database cannot be reached right now; retry shortly.", detail: detail)
+            return
+        }
+        switch error.sqlState {
+        case "23505" where error.constraint?.hasSuffix("_pkey") == true:
+            self.init(
+                .duplicateID,
+                "A document with this id already exists; use PUT to replace it or PATCH to change it.",
+                detail: detail
+            )
+        case "23505":
+            self.init(.uniqueViolation, "The write would break a unique index of this collection.", detail: detail)
+        case let state? where state.hasPrefix("22"):
+            self.init(
+                .invalidDocument,
+                "PostgreSQL cannot store a value in the request (SQLSTATE \(state)), e.g. a number out of range.",
+                detail: detail
+            )
+        case "42501":
+            self.init(
+                .databaseError,
+                "The database user lacks a privilege this operation needs (CREATE on the schema, or table access).",
+                detail: detail
+            )
+        default:
+            if error.kind == .invalidParameter {
+                self.init(.invalidRequest, "A value in the request contains the NUL character.", detail: detail)
+            } else {
+                self.init(.internalError, "An unexpected database error occurred.", detail: detail)
+            }
+        }
+    }
+}
+
+extension DatabaseError {
+    /// The table (42P01) or its schema (3F000) does not exist.
+    var isMissingTable: Bool { sqlState == "42P01" || sqlState == "3F000" }
+}

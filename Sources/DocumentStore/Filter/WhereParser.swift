@@ -1,0 +1,117 @@
+extension Where {
+    /// The deepest nesting of `$and` / `$or` accepted.
+    public static let maximumDepth = 32
+    /// The most clauses (conditions, logical operators and `$in` values together) accepted.
+    public static let maximumClauses = 1000
+
+    /// Parses a filter from JSON text; errors say what is wrong and where.
+    public static func parse(json text: String) throws(DocumentStoreError) -> Where {
+        let value: JSONValue
+        do {
+            value = try JSONValue.parse(text, maxDepth: 2 * maximumDepth + 4)
+        } catch {
+            throw .invalidFilter("the filter is not valid JSON: \(error.message)")
+        }
+        return try parse(value)
+    }
+
+    /// Parses a filter from a JSON value.
+    public static func parse(_ value: JSONValue) throws(DocumentStoreError) -> Where {
+        var parser = WhereParser()
+        return try parser.filter(value, at: "where", depth: 0)
+    }
+}
+
+/// Turns JSON into a `Where`, counting clauses and depth as it goes.
+private struct WhereParser {
+    private var clauses = 0
+
+    mutating func filter(_ value: JSONValue, at path: String, depth: Int) throws(DocumentStoreError) -> Where {
+        guard let object = value.objectValue else {
+            throw .invalidFilter("\(path) must be a JSON object, not \(value.typeName)")
+        }
+        var parts: [Where] = []
+        for (key, operand) in object {
+            let keyPath = "\(path).\(key)"
+            switch key {
+            case "$and", "$or":
+                try count(at: keyPath)
+                guard depth < Where.maximumDepth else {
+                    throw .invalidFilter("\(keyPath) nests $and/$or deeper than \(Where.maximumDepth) levels")
+                }
+                guard let items = operand.arrayValue else {
+                    throw .invalidFilter("\(keyPath) must be an array of filters, not \(operand.typeName)")
+                }
+                var children: [Where] = []
+                for (index, item) in items.enumerated() {
+                    children.append(try filter(item, at: "\(keyPath)[\(index)]", depth: depth + 1))
+                }
+                parts.append(key == "$and" ? .all(children) : .any(children))
+            default:
+                if key.hasPrefix("$") {
+                    throw .invalidFilter("\(keyPath): unknown logical operator '\(key)' (use $and or $or)")
+                }
+                let field: FieldPath
+                do {
+                    field = try FieldPath(key)
+                } catch {
+                    throw .invalidFilter("\(path): \(error.message)")
+                }
+                parts += try conditions(on: field, operand, at: keyPath)
+            }
+        }
+        return parts.count == 1 ? parts[0] : .all(parts)
+    }
+
+    private mutating func conditions(
+        on field: FieldPath,
+        _ operand: JSONValue,
+        at path: String
+    ) throws(DocumentStoreError) -> [Where] {
+        guard let operators = operand.objectValue else {
+            try count(at: path)
+            return [.compare(field, .equal, try scalar(operand, at: path))]
+        }
+        var result: [Where] = []
+        for (name, value) in operators {
+            let operatorPath = "\(path).\(name)"
+            try count(at: operatorPath)
+            if let comparison = ComparisonOperator(rawValue: name) {
+                result.append(.compare(field, comparison, try scalar(value, at: operatorPath)))
+            } else if name == "$in" || name == "$nin" {
+                guard let items = value.arrayValue else {
+                    throw .invalidFilter("\(operatorPath) must be an array of values, not \(value.typeName)")
+                }
+                var values: [Scalar] = []
+                for (index, item) in items.enumerated() {
+                    try count(at: operatorPath)
+                    values.append(try scalar(item, at: "\(operatorPath)[\(index)]"))
+                }
+                result.append(.member(field, negated: name == "$nin", values))
+            } else {
+                throw .invalidFilter(
+                    "\(operatorPath): unknown operator '\(name)' (use $eq $ne $gt $gte $lt $lte $in $nin)"
+                )
+            }
+        }
+        return result
+    }
+
+    private func scalar(_ value: JSONValue, at path: String) throws(DocumentStoreError) -> Scalar {
+        switch value {
+        case .string(let text): return .string(text)
+        case .number(let literal): return .number(literal)
+        case .bool(let flag): return .bool(flag)
+        case .null: return .null
+        case .array, .object:
+            throw .invalidFilter("\(path) must be a string, number, boolean or null, not \(value.typeName)")
+        }
+    }
+
+    private mutating func count(at path: String) throws(DocumentStoreError) {
+        clauses += 1
+        guard clauses <= Where.maximumClauses else {
+            throw .invalidFilter("the filter has more than \(Where.maximumClauses) clauses (at \(path))")
+        }
+    }
+}

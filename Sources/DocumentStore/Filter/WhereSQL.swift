@@ -1,0 +1,102 @@
+/// The SQL condition of a `Where`, over a table whose JSONB column is `data`.
+///
+/// Values and field names only ever travel as bind parameters. On collection tables, equality on a
+/// top-level field that has its own column (`customer_id`, ...) also tests the column, so the
+/// composite indexes serve the query; equality on other top-level fields adds a containment test that
+/// the GIN index on `data` serves.
+struct WhereSQL {
+    /// Top-level fields copied into columns of the same name.
+    static let columnFields: Set<String> = ["id", "version", "creation_utc", "session_id", "customer_id", "agent_id"]
+
+    /// Whether the table has the copied columns (collection tables do, failed-migrations tables do not).
+    let hasColumns: Bool
+
+    func condition(_ filter: Where) -> SQLQuery {
+        switch filter {
+        case .all(let parts):
+            guard !parts.isEmpty else { return "TRUE" }
+            return parts.count == 1 ? condition(parts[0]) : "(\(SQLQuery.joined(parts.map(condition), separator: " AND ")))"
+        case .any(let parts):
+            guard !parts.isEmpty else { return "FALSE" }
+            return parts.count == 1 ? condition(parts[0]) : "(\(SQLQuery.joined(parts.map(condition), separator: " OR ")))"
+        case .compare(let field, let comparison, let value):
+            return compare(field, comparison, value)
+        case .member(let field, let negated, let values):
+            guard !values.isEmpty else { return negated ? "TRUE" : "FALSE" }
+            let list = JSONValue.array(values.map(\.jsonValue)).serialized
+            let test: SQLQuery = "(\(json(field)) IN (SELECT jsonb_array_elements(\(bind: list)::jsonb)))"
+            return negated ? "(\(test) IS NOT TRUE)" : test
+        }
+    }
+
+    private func compare(_ field: FieldPath, _ comparison: ComparisonOperator, _ value: Scalar) -> SQLQuery {
+        let equal: SQLQuery = "(\(json(field)) = \(bind: value.jsonText)::jsonb)"
+        switch comparison {
+        case .equal:
+            return indexedEquality(field, value).map { "(\($0) AND \(equal))" } ?? equal
+        case .notEqual:
+            return "(\(equal) IS NOT TRUE)"
+        case .greater, .greaterOrEqual, .less, .lessOrEqual:
+            return ordered(field, comparison, value)
+        }
+    }
+
+    /// `$gt $gte $lt $lte`: only values of the operand's own type can match.
+    private func ordered(_ field: FieldPath, _ comparison: ComparisonOperator, _ value: Scalar) -> SQLQuery {
+        let symbol: String
+        switch comparison {
+        case .greater: symbol = ">"
+        case .greaterOrEqual: symbol = ">="
+        case .less: symbol = "<"
+        default: symbol = "<="
+        }
+        switch value {
+        case .string(let string):
+            // Code-point order whatever the database's collation: "C" compares UTF-8 bytes.
+            return """
+                (jsonb_typeof(\(json(field))) = 'string' \
+                AND (\(text(field))) COLLATE "C" \(unsafeSQL: symbol) \(bind: string)::text COLLATE "C")
+                """
+        case .number, .bool:
+            let type = value == .bool(true) || value == .bool(false) ? "boolean" : "number"
+            return """
+                (jsonb_typeof(\(json(field))) = \(unsafeSQL: "'\(type)'") \
+                AND \(json(field)) \(unsafeSQL: symbol) \(bind: value.jsonText)::jsonb)
+                """
+        case .null:
+            return "FALSE"
+        }
+    }
+
+    /// A column test that lets an index find the candidates of an equality; `nil` when none applies.
+    private func indexedEquality(_ field: FieldPath, _ value: Scalar) -> SQLQuery? {
+        guard field.segments.count == 1 else { return nil }
+        let name = field.segments[0]
+        if hasColumns, Self.columnFields.contains(name), case .string(let text) = value,
+            let column = SQLIdentifier(name)
+        {
+            return "\(column) = \(bind: text)"
+        }
+        let containment = JSONValue.object(JSONObject([(name, value.jsonValue)])).serialized
+        return "data @> \(bind: containment)::jsonb"
+    }
+
+    /// The field's JSON value (`jsonb`), NULL when it is missing.
+    func json(_ field: FieldPath) -> SQLQuery {
+        var expression: SQLQuery = "data"
+        for segment in field.segments {
+            expression.append(" -> \(bind: segment)::text")
+        }
+        return expression
+    }
+
+    /// The field's value as text (strings unquoted), NULL when it is missing.
+    func text(_ field: FieldPath) -> SQLQuery {
+        var expression: SQLQuery = "data"
+        for (index, segment) in field.segments.enumerated() {
+            let arrow = index == field.segments.count - 1 ? " ->> " : " -> "
+            expression.append("\(unsafeSQL: arrow)\(bind: segment)::text")
+        }
+        return expression
+    }
+}

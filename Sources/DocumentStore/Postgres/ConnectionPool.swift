@@ -1,0 +1,136 @@
+import Foundation
+
+/// A bounded set of PostgreSQL connections shared by the threads that serve requests.
+///
+/// Ownership: a connection is either idle in `idle` (owned by the pool, touched only under `condition`)
+/// or leased to exactly one caller, who alone uses it until it is handed back. Broken connections are
+/// dropped and replaced on demand, so the pool heals by itself after PostgreSQL restarts.
+final class ConnectionPool: @unchecked Sendable {
+    // @unchecked: all mutable state below is read and written only while `condition` is locked.
+
+    struct Settings: Sendable {
+        var conninfo: String
+        var size: Int
+        /// How long a caller waits for a free connection before giving up.
+        var acquireTimeout: Duration
+        /// Seconds libpq waits for a new connection to open.
+        var connectTimeoutSeconds: Int
+        var usesPreparedStatements: Bool
+    }
+
+    let settings: Settings
+    private let condition = NSCondition()
+    private var idle: [PostgresConnection] = []
+    private var openCount = 0
+    private var isClosed = false
+
+    init(settings: Settings) {
+        self.settings = settings
+    }
+
+    /// Runs `body` with a connection leased for its duration. A connection that broke meanwhile
+    /// is closed instead of going back to the pool.
+    func withConnection<T>(_ body: (PostgresConnection) throws -> T) throws -> T {
+        let connection = try lease()
+        do {
+            let value = try body(connection)
+            release(connection)
+            return value
+        } catch {
+            release(connection)
+            throw error
+        }
+    }
+
+    /// Takes a connection out of the pool; the caller must `release` it exactly once.
+    func lease() throws(DatabaseError) -> PostgresConnection {
+        let deadline = Date().addingTimeInterval(settings.acquireTimeout.seconds)
+        while true {
+            condition.lock()
+            if isClosed {
+                condition.unlock()
+                throw DatabaseError(kind: .poolClosed, detail: "")
+            }
+            if let connection = idle.popLast() {
+                condition.unlock()
+                if connection.isUsable { return connection }
+                discard()
+                continue
+            }
+            if openCount < settings.size {
+                openCount += 1
+                condition.unlock()
+                return try open()
+            }
+            let signalled = condition.wait(until: deadline)
+            condition.unlock()
+            if !signalled && Date() >= deadline {
+                throw DatabaseError(
+                    kind: .poolTimeout,
+                    detail: "all \(settings.size) connections stayed busy for \(settings.acquireTimeout)"
+                )
+            }
+        }
+    }
+
+    /// Hands a leased connection back; it is kept only if it is still usable.
+    func release(_ connection: PostgresConnection) {
+        guard connection.isUsable else {
+            discard()
+            return
+        }
+        condition.lock()
+        if isClosed {
+            openCount -= 1
+        } else {
+            idle.append(connection)
+        }
+        condition.signal()
+        condition.unlock()
+    }
+
+    /// Closes idle connections and refuses new leases; leased ones close when released.
+    func close() {
+        condition.lock()
+        isClosed = true
+        openCount -= idle.count
+        idle.removeAll()
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Connections open now, idle or leased.
+    var openConnections: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return openCount
+    }
+
+    private func open() throws(DatabaseError) -> PostgresConnection {
+        do {
+            return try PostgresConnection(
+                conninfo: settings.conninfo,
+                connectTimeoutSeconds: settings.connectTimeoutSeconds,
+                usesPreparedStatements: settings.usesPreparedStatements
+            )
+        } catch {
+            discard()
+            throw error
+        }
+    }
+
+    /// Forgets one connection slot (the connection object itself closes when it is deallocated).
+    private func discard() {
+        condition.lock()
+        openCount -= 1
+        condition.signal()
+        condition.unlock()
+    }
+}
+
+extension Duration {
+    var seconds: Double {
+        let parts = components
+        return Double(parts.seconds) + Double(parts.attoseconds) / 1e18
+    }
+}

@@ -1,0 +1,259 @@
+import CLibPQ
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// One libpq connection. The only place in the library that touches libpq.
+///
+/// Not thread-safe, like the `PGconn` it wraps: a connection is used by one thread at a time, which
+/// the pool guarantees by handing each one to a single lease holder.
+final class PostgresConnection {
+    private let handle: OpaquePointer
+    private let usesPreparedStatements: Bool
+    /// Statement text -> server-side prepared statement name, for this connection only.
+    private var preparedNames: [String: String] = [:]
+    private static let preparedStatementLimit = 256
+    private var isStreaming = false
+
+    /// Opens a connection; `conninfo` is a libpq connection string or URL, whose own settings win
+    /// over the defaults given here.
+    init(conninfo: String, connectTimeoutSeconds: Int, usesPreparedStatements: Bool) throws(DatabaseError) {
+        let keywords: [String?] = ["connect_timeout", "application_name", "dbname"]
+        let values: [String?] = [String(connectTimeoutSeconds), "parlant-docstore", conninfo]
+        let connected = Self.withCStrings(keywords) { keywordPointers in
+            Self.withCStrings(values) { valuePointers in
+                PQconnectdbParams(keywordPointers, valuePointers, 1)
+            }
+        }
+        guard let handle = connected else {
+            throw DatabaseError(kind: .connectFailed, detail: "libpq could not allocate a connection")
+        }
+        guard PQstatus(handle) == CONNECTION_OK else {
+            let detail = Self.message(of: handle)
+            PQfinish(handle)
+            throw DatabaseError(kind: .connectFailed, detail: detail)
+        }
+        self.handle = handle
+        self.usesPreparedStatements = usesPreparedStatements
+    }
+
+    deinit {
+        PQfinish(handle)
+    }
+
+    /// False when the connection is known to be broken. Reads whatever the server sent while the
+    /// connection sat idle, so a server restart is noticed before the next statement is sent.
+    var isUsable: Bool {
+        guard !isStreaming, PQstatus(handle) == CONNECTION_OK else { return false }
+        guard PQconsumeInput(handle) == 1 else { return false }
+        return PQstatus(handle) == CONNECTION_OK && PQtransactionStatus(handle) == PQTRANS_IDLE
+    }
+
+    /// Runs `body` in a transaction: committed when it returns, rolled back when it throws.
+    func transaction<T>(_ body: () throws -> T) throws -> T {
+        try execute("BEGIN")
+        do {
+            let value = try body()
+            try execute("COMMIT")
+            return value
+        } catch {
+            if PQstatus(handle) == CONNECTION_OK {
+                PQclear(PQexec(handle, "ROLLBACK"))
+            }
+            throw error
+        }
+    }
+
+    /// The server's version number, e.g. 150018.
+    var serverVersion: Int { Int(PQserverVersion(handle)) }
+
+    /// Whether the connection is encrypted with TLS.
+    var usesTLS: Bool { PQsslInUse(handle) == 1 }
+
+    /// Runs one statement and returns all of its rows, each value as text (`nil` for NULL).
+    ///
+    /// With `reusable`, the statement is prepared once per connection when prepared statements are on.
+    @discardableResult
+    func query(_ query: SQLQuery, reusable: Bool = false) throws(DatabaseError) -> QueryResult {
+        let text = query.text
+        let binds = try Self.checked(query.binds)
+        let result = Self.withCStrings(binds) { values in
+            if reusable && usesPreparedStatements {
+                return executePrepared(text, count: Int32(binds.count), values: values)
+            }
+            return PQexecParams(handle, text, Int32(binds.count), nil, values, nil, nil, 0)
+        }
+        return try consume(result)
+    }
+
+    /// Runs SQL without parameters; several statements separated by `;` are allowed.
+    func execute(_ sql: String) throws(DatabaseError) {
+        _ = try consume(PQexec(handle, sql))
+    }
+
+    /// Sends a statement whose rows are then read one at a time with `nextStreamedRow()`,
+    /// so memory stays flat whatever the number of rows.
+    func startStreaming(_ query: SQLQuery) throws(DatabaseError) {
+        let text = query.text
+        let binds = try Self.checked(query.binds)
+        let sent = Self.withCStrings(binds) { values in
+            PQsendQueryParams(handle, text, Int32(binds.count), nil, values, nil, nil, 0)
+        }
+        guard sent == 1 else { throw failure() }
+        isStreaming = true
+        guard PQsetSingleRowMode(handle) == 1 else {
+            drainStream()
+            throw DatabaseError(kind: .connectionLost, detail: "single-row mode was refused")
+        }
+    }
+
+    /// The next row of the statement started with `startStreaming`, or `nil` after the last one.
+    func nextStreamedRow() throws(DatabaseError) -> [String?]? {
+        guard isStreaming else { return nil }
+        guard let result = PQgetResult(handle) else {
+            isStreaming = false
+            return nil
+        }
+        defer { PQclear(result) }
+        switch PQresultStatus(result) {
+        case PGRES_SINGLE_TUPLE:
+            return Self.row(0, of: result)
+        case PGRES_TUPLES_OK, PGRES_COMMAND_OK:
+            drainStream()
+            return nil
+        default:
+            let error = failure(result)
+            drainStream()
+            throw error
+        }
+    }
+
+    /// Abandons a stream early: asks the server to cancel the statement and discards what is left.
+    func cancelStreaming() {
+        guard isStreaming else { return }
+        if let cancel = PQgetCancel(handle) {
+            var buffer = [CChar](repeating: 0, count: 256)
+            _ = PQcancel(cancel, &buffer, Int32(buffer.count))
+            PQfreeCancel(cancel)
+        }
+        drainStream()
+    }
+
+    private func drainStream() {
+        while let result = PQgetResult(handle) {
+            PQclear(result)
+        }
+        isStreaming = false
+    }
+
+    private func executePrepared(
+        _ text: String,
+        count: Int32,
+        values: UnsafePointer<UnsafePointer<CChar>?>?
+    ) -> OpaquePointer? {
+        if preparedNames[text] == nil {
+            if preparedNames.count >= Self.preparedStatementLimit {
+                PQclear(PQexec(handle, "DEALLOCATE ALL"))
+                preparedNames.removeAll()
+            }
+            let name = "docstore_\(preparedNames.count + 1)"
+            guard let prepared = PQprepare(handle, name, text, count, nil) else { return nil }
+            defer { PQclear(prepared) }
+            guard PQresultStatus(prepared) == PGRES_COMMAND_OK else {
+                return PQexecParams(handle, text, count, nil, values, nil, nil, 0)
+            }
+            preparedNames[text] = name
+        }
+        return PQexecPrepared(handle, preparedNames[text], count, values, nil, nil, 0)
+    }
+
+    private func consume(_ result: OpaquePointer?) throws(DatabaseError) -> QueryResult {
+        guard let result else { throw failure() }
+        defer { PQclear(result) }
+        switch PQresultStatus(result) {
+        case PGRES_TUPLES_OK, PGRES_COMMAND_OK, PGRES_EMPTY_QUERY:
+            let rowCount = Int(PQntuples(result))
+            var rows: [[String?]] = []
+            rows.reserveCapacity(rowCount)
+            for row in 0..<rowCount {
+                rows.append(Self.row(Int32(row), of: result))
+            }
+            let affected = Int(String(cString: PQcmdTuples(result))) ?? rowCount
+            return QueryResult(rows: rows, affectedRows: affected)
+        default:
+            throw failure(result)
+        }
+    }
+
+    private func failure(_ result: OpaquePointer? = nil) -> DatabaseError {
+        if PQstatus(handle) != CONNECTION_OK {
+            return DatabaseError(kind: .connectionLost, detail: Self.message(of: handle))
+        }
+        if let result, let state = PQresultErrorField(result, Int32(UInt8(ascii: "C"))) {
+            let message = PQresultErrorField(result, Int32(UInt8(ascii: "M"))).map { String(cString: $0) } ?? ""
+            let constraint = PQresultErrorField(result, Int32(UInt8(ascii: "n"))).map { String(cString: $0) }
+            return DatabaseError(
+                kind: .server(sqlState: String(cString: state)),
+                detail: message,
+                constraint: constraint
+            )
+        }
+        return DatabaseError(kind: .connectionLost, detail: Self.message(of: handle))
+    }
+
+    private static func row(_ row: Int32, of result: OpaquePointer) -> [String?] {
+        let columns = PQnfields(result)
+        var values: [String?] = []
+        values.reserveCapacity(Int(columns))
+        for column in 0..<columns {
+            if PQgetisnull(result, row, column) == 1 {
+                values.append(nil)
+            } else {
+                values.append(String(cString: PQgetvalue(result, row, column)))
+            }
+        }
+        return values
+    }
+
+    private static func message(of handle: OpaquePointer) -> String {
+        guard let text = PQerrorMessage(handle) else { return "" }
+        return String(cString: text).trimmingTrailingNewlines()
+    }
+
+    /// Parameter values travel as C strings, so one holding NUL would be cut short: refuse it.
+    private static func checked(_ values: [String?]) throws(DatabaseError) -> [String?] {
+        for value in values where value?.utf8.contains(0) == true {
+            throw DatabaseError(kind: .invalidParameter, detail: "a parameter value contains the NUL character")
+        }
+        return values
+    }
+
+    /// Lends C copies of the parameter values for the duration of `body`.
+    /// The array ends with a NULL pointer, as `PQconnectdbParams` needs; other calls ignore it.
+    private static func withCStrings<R>(
+        _ values: [String?],
+        _ body: (UnsafePointer<UnsafePointer<CChar>?>?) -> R
+    ) -> R {
+        let copies: [UnsafeMutablePointer<CChar>?] = values.map { value in value.flatMap { strdup($0) } }
+        defer { copies.forEach { free($0) } }
+        let pointers = copies.map { UnsafePointer($0) } + [nil]
+        return pointers.withUnsafeBufferPointer { body($0.baseAddress) }
+    }
+}
+
+/// The rows a statement returned, each value as text, and the number of rows it affected.
+struct QueryResult {
+    let rows: [[String?]]
+    let affectedRows: Int
+}
+
+extension String {
+    fileprivate func trimmingTrailingNewlines() -> String {
+        var text = self
+        while text.last == "\n" { text.removeLast() }
+        return text
+    }
+}

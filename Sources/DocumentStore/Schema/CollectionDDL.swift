@@ -1,0 +1,76 @@
+/// The DDL of one collection: its table with the seed document's columns, its indexes, and its
+/// failed-migrations table. Every statement is idempotent (`IF NOT EXISTS`).
+struct CollectionDDL {
+    let names: TableNames
+
+    /// Columns that are copies of the document's top-level fields of the same name.
+    static let copiedColumns = ["version", "creation_utc", "session_id", "customer_id", "agent_id"]
+    /// Columns with a partial index of their own and a composite `(column, creation_utc, id)` one.
+    static let scopeColumns = ["session_id", "customer_id", "agent_id"]
+    /// Columns the failed-migrations table has beyond the seed's `(id, data)`.
+    static let failedTableExtraColumns = ["reason", "failed_utc"]
+
+    /// Every statement, in the order to run them.
+    var statements: [String] {
+        let table = names.qualifiedTable.sql.text
+        var statements = [
+            """
+            CREATE TABLE IF NOT EXISTS \(table) (
+                id TEXT NOT NULL PRIMARY KEY,
+                version TEXT,
+                creation_utc TEXT,
+                session_id TEXT,
+                customer_id TEXT,
+                agent_id TEXT,
+                data JSONB NOT NULL DEFAULT '{}'::jsonb
+            )
+            """,
+            "CREATE INDEX IF NOT EXISTS \(names.index("creation_utc").quoted) ON \(table) (creation_utc)",
+        ]
+        for column in Self.scopeColumns {
+            statements.append(
+                "CREATE INDEX IF NOT EXISTS \(names.index(column).quoted) ON \(table) (\(column)) "
+                    + "WHERE \(column) IS NOT NULL"
+            )
+        }
+        statements.append("CREATE INDEX IF NOT EXISTS \(names.index("data_gin").quoted) ON \(table) USING GIN (data)")
+        statements.append(
+            "CREATE INDEX IF NOT EXISTS \(names.index("creation_utc_id").quoted) ON \(table) (creation_utc, id)"
+        )
+        for column in Self.scopeColumns {
+            statements.append(
+                "CREATE INDEX IF NOT EXISTS \(names.index("\(column)_creation_utc_id").quoted) "
+                    + "ON \(table) (\(column), creation_utc, id) WHERE \(column) IS NOT NULL"
+            )
+        }
+        let failed = names.qualifiedFailedTable.sql.text
+        statements.append(
+            """
+            CREATE TABLE IF NOT EXISTS \(failed) (
+                id TEXT,
+                data JSONB NOT NULL DEFAULT '{}'::jsonb,
+                reason TEXT,
+                failed_utc TEXT
+            )
+            """
+        )
+        for column in Self.failedTableExtraColumns {
+            statements.append("ALTER TABLE \(failed) ADD COLUMN IF NOT EXISTS \(column) TEXT")
+        }
+        return statements
+    }
+
+    /// The names of every table and index the statements create, to check the catalog against.
+    var relationNames: [String] {
+        var names = [self.names.table.name, self.names.failedTable.name]
+        names += ["creation_utc", "data_gin", "creation_utc_id"].map { self.names.index($0).name }
+        names += Self.scopeColumns.map { self.names.index($0).name }
+        names += Self.scopeColumns.map { self.names.index("\($0)_creation_utc_id").name }
+        return names
+    }
+
+    /// The statements as one script, each ending in `;`.
+    var script: String {
+        statements.map { $0 + ";\n" }.joined(separator: "\n")
+    }
+}

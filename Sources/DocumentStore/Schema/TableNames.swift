@@ -1,0 +1,42 @@
+/// The PostgreSQL names of one collection's tables and indexes (SPEC section 3).
+struct TableNames: Sendable, Hashable {
+    let schema: SQLIdentifier
+    /// The collection's table, e.g. `parlant_sessions` or `parlant_sessions_events`.
+    let table: SQLIdentifier
+    /// Where documents that failed to migrate are kept: `<table>_failed_migrations`.
+    let failedTable: SQLIdentifier
+    /// The unshortened table name, the stem of every index name.
+    private let stem: String
+
+    /// `prefix` is a validated table prefix such as `parlant_sessions_`.
+    init(schema: SQLIdentifier, prefix: String, collection: CollectionName) {
+        let base = prefix.hasSuffix("_") ? String(prefix.dropLast()) : prefix
+        let name = collection.rawValue
+        let lastSegment = base.split(separator: "_", omittingEmptySubsequences: false).last.map(String.init)
+        let full = lastSegment == name ? base : prefix + name
+        self.schema = schema
+        self.stem = full
+        self.table = Self.identifier(full)
+        self.failedTable = Self.identifier(full + "_failed_migrations")
+    }
+
+    var qualifiedTable: QualifiedName { QualifiedName(schema: schema, name: table) }
+    var qualifiedFailedTable: QualifiedName { QualifiedName(schema: schema, name: failedTable) }
+
+    /// The name of an index on this table: `idx_<table>_<suffix>`, shortened when too long.
+    func index(_ suffix: String) -> SQLIdentifier {
+        Self.identifier("idx_\(stem)_\(suffix)")
+    }
+
+    /// `name` as an identifier; longer than 63 bytes, it becomes a prefix of itself, `_` and the first
+    /// 8 hex digits of its SHA-256, so distinct long names stay distinct and PostgreSQL never truncates.
+    static func identifier(_ name: String) -> SQLIdentifier {
+        if let identifier = SQLIdentifier(name) { return identifier }
+        let hash = String(SHA256.hexDigest(name).prefix(8))
+        let kept = String(decoding: name.utf8.prefix(SQLIdentifier.maximumLength - 9), as: UTF8.self)
+        guard let identifier = SQLIdentifier("\(kept)_\(hash)") else {
+            preconditionFailure("derived names are built from validated lowercase parts")
+        }
+        return identifier
+    }
+}
