@@ -1,5 +1,5 @@
 /// A document as PostgreSQL returned it: its JSON text and the two fields that order it.
-public struct StoredDocument: Sendable {
+public struct StoredDocument: Sendable, Equatable {
     /// The whole document as a JSON object's text.
     public let json: String
     public let id: String

@@ -33,7 +33,7 @@ struct WhereSQL {
         let equal: SQLQuery = "(\(json(field)) = \(bind: value.jsonText)::jsonb)"
         switch comparison {
         case .equal:
-            return indexedEquality(field, value).map { "(\($0) AND \(equal))" } ?? equal
+            return equality(field, value, exact: equal)
         case .notEqual:
             return "(\(equal) IS NOT TRUE)"
         case .greater, .greaterOrEqual, .less, .lessOrEqual:
@@ -68,17 +68,24 @@ struct WhereSQL {
         }
     }
 
-    /// A column test that lets an index find the candidates of an equality; `nil` when none applies.
-    private func indexedEquality(_ field: FieldPath, _ value: Scalar) -> SQLQuery? {
-        guard field.segments.count == 1 else { return nil }
+    /// `$eq`, written so that an index can find the candidates.
+    ///
+    /// A copied column holds a string field's text, or a non-string value's JSON text. So when the operand
+    /// string could not be the JSON text of a non-string value (`"c3"`, unlike `"5"` or `"true"`), the column
+    /// test alone is exact, and the planner estimates it well; otherwise the JSON test is added. Other
+    /// top-level fields add a containment test that the GIN index on `data` serves.
+    private func equality(_ field: FieldPath, _ value: Scalar, exact: SQLQuery) -> SQLQuery {
+        guard field.segments.count == 1 else { return exact }
         let name = field.segments[0]
         if hasColumns, Self.columnFields.contains(name), case .string(let text) = value,
             let column = SQLIdentifier(name)
         {
-            return "\(column) = \(bind: text)"
+            let columnTest: SQLQuery = "\(column) = \(bind: text)"
+            let couldBeOtherType = (try? JSONValue.parse(text)).map { $0.stringValue == nil } ?? false
+            return couldBeOtherType ? "(\(columnTest) AND \(exact))" : columnTest
         }
         let containment = JSONValue.object(JSONObject([(name, value.jsonValue)])).serialized
-        return "data @> \(bind: containment)::jsonb"
+        return "(data @> \(bind: containment)::jsonb AND \(exact))"
     }
 
     /// The field's JSON value (`jsonb`), NULL when it is missing.

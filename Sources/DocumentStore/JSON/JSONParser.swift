@@ -190,7 +190,10 @@ private struct JSONParser {
 
     private func checkDepth(_ depth: Int) throws(JSONParseError) {
         guard depth <= maxDepth else {
-            throw JSONParseError(message: "nesting deeper than \(maxDepth) levels at byte \(position)", offset: position)
+            throw JSONParseError(
+                message: "nesting deeper than \(maxDepth) levels at byte \(position)",
+                offset: position
+            )
         }
     }
 
@@ -369,8 +372,9 @@ private struct JSONParser {
         case 0x80... where utf8SequenceEnd(at: escapeStart + 1) == nil:
             throw invalidUTF8(at: escapeStart + 1)
         default:
+            let character = describe(at: escapeStart + 1)
             throw JSONParseError(
-                message: "invalid escape sequence: '\\' followed by \(describe(at: escapeStart + 1)) at byte \(escapeStart)",
+                message: "invalid escape sequence: '\\' followed by \(character) at byte \(escapeStart)",
                 offset: escapeStart
             )
         }
@@ -408,8 +412,10 @@ private struct JSONParser {
             let digit: UInt8
             switch byte(at: position) {
             case .some(let byte) where (JSONByte.zero...JSONByte.nine).contains(byte): digit = byte - JSONByte.zero
-            case .some(let byte) where (UInt8(ascii: "a")...UInt8(ascii: "f")).contains(byte): digit = byte - 87
-            case .some(let byte) where (UInt8(ascii: "A")...UInt8(ascii: "F")).contains(byte): digit = byte - 55
+            case .some(let byte) where (UInt8(ascii: "a")...UInt8(ascii: "f")).contains(byte):
+                digit = byte - UInt8(ascii: "a") + 10
+            case .some(let byte) where (UInt8(ascii: "A")...UInt8(ascii: "F")).contains(byte):
+                digit = byte - UInt8(ascii: "A") + 10
             default:
                 throw JSONParseError(
                     message: "invalid \\u escape at byte \(escapeStart), expected four hex digits",
@@ -484,7 +490,7 @@ private struct JSONParser {
         )
     }
 
-    /// The character at `offset` as a person would read it: `x` for printable ASCII, otherwise `U+XXXX`.
+    /// The character at `offset` as a person would read it: `'x'` for printable ASCII, otherwise `U+XXXX`.
     private func describe(at offset: Int) -> String {
         let byte = input[offset]
         if byte > 0x20 && byte < 0x7F {
@@ -501,6 +507,7 @@ private struct JSONParser {
         "U+" + hex4(value)
     }
 
+    /// Uppercase hexadecimal, padded to at least four digits.
     private func hex4(_ value: UInt32) -> String {
         let digits = String(value, radix: 16, uppercase: true)
         return String(repeating: "0", count: max(0, 4 - digits.count)) + digits
@@ -511,7 +518,10 @@ private struct JSONParser {
     }
 
     private func nulError(at offset: Int) -> JSONParseError {
-        JSONParseError(message: "the character U+0000 is not allowed in strings, found at byte \(offset)", offset: offset)
+        JSONParseError(
+            message: "the character U+0000 is not allowed in strings, found at byte \(offset)",
+            offset: offset
+        )
     }
 
     private func loneSurrogate(_ unit: UInt32, at offset: Int) -> JSONParseError {

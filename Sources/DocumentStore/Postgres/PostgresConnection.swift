@@ -36,6 +36,8 @@ final class PostgresConnection {
             PQfinish(handle)
             throw DatabaseError(kind: .connectFailed, detail: detail)
         }
+        // Notices (such as "already exists, skipping" from idempotent DDL) are not errors: drop them.
+        PQsetNoticeProcessor(handle, { _, _ in }, nil)
         self.handle = handle
         self.usesPreparedStatements = usesPreparedStatements
     }
@@ -44,12 +46,15 @@ final class PostgresConnection {
         PQfinish(handle)
     }
 
-    /// False when the connection is known to be broken. Reads whatever the server sent while the
-    /// connection sat idle, so a server restart is noticed before the next statement is sent.
+    /// False when the connection is known or suspected to be broken. An idle connection has nothing to
+    /// read; if the server sent something meanwhile, it is almost surely a termination notice (restart,
+    /// `pg_terminate_backend`), so the connection is not reused.
     var isUsable: Bool {
-        guard !isStreaming, PQstatus(handle) == CONNECTION_OK else { return false }
-        guard PQconsumeInput(handle) == 1 else { return false }
-        return PQstatus(handle) == CONNECTION_OK && PQtransactionStatus(handle) == PQTRANS_IDLE
+        guard !isStreaming, PQstatus(handle) == CONNECTION_OK, PQtransactionStatus(handle) == PQTRANS_IDLE else {
+            return false
+        }
+        var descriptor = pollfd(fd: PQsocket(handle), events: Int16(POLLIN), revents: 0)
+        return poll(&descriptor, 1, 0) == 0
     }
 
     /// Runs `body` in a transaction: committed when it returns, rolled back when it throws.

@@ -1,0 +1,105 @@
+import Foundation
+import Testing
+
+@testable import DocumentStore
+
+/// The throwaway PostgreSQL the tests run against: `TEST_DATABASE_URL`, or the one `scripts/pg-start.sh`
+/// starts (and reuses) in the repository's `.data/` folder.
+enum TestDatabase {
+    static let url: String = {
+        if let url = ProcessInfo.processInfo.environment["TEST_DATABASE_URL"], !url.isEmpty { return url }
+        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
+        process.arguments = [repository.appendingPathComponent("scripts/pg-start.sh").path]
+        let output = Pipe()
+        process.standardOutput = output
+        do {
+            try process.run()
+        } catch {
+            fatalError("cannot run scripts/pg-start.sh: \(error)")
+        }
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let url = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        precondition(process.terminationStatus == 0 && !url.isEmpty, "scripts/pg-start.sh failed")
+        return url
+    }()
+
+    /// A schema name no other test uses.
+    static func uniqueSchema(_ label: String) -> String {
+        "t_\(label)_\(UUID().uuidString.prefix(8).lowercased())"
+    }
+
+    /// A database over a fresh schema of its own.
+    static func make(
+        label: String,
+        url: String = TestDatabase.url,
+        poolSize: Int = 8,
+        poolTimeout: Duration = .seconds(10),
+        preparedStatements: Bool = true
+    ) throws -> DocumentDatabase {
+        try DocumentDatabase(
+            settings: DatabaseSettings(
+                conninfo: url,
+                schema: uniqueSchema(label),
+                poolSize: poolSize,
+                poolTimeout: poolTimeout,
+                usesPreparedStatements: preparedStatements
+            )
+        )
+    }
+
+    /// Runs SQL on a connection of its own and returns the rows as text.
+    @discardableResult
+    static func sql(_ query: SQLQuery, url: String = TestDatabase.url) throws -> [[String?]] {
+        let connection = try PostgresConnection(conninfo: url, connectTimeoutSeconds: 5, usesPreparedStatements: false)
+        return try connection.query(query).rows
+    }
+
+    /// The URL of a database whose default collation is en_US.UTF-8, created on first use.
+    static let englishCollationURL: String = {
+        let name = "docstore_en_us"
+        let exists = (try? sql("SELECT 1 FROM pg_database WHERE datname = \(bind: name)").isEmpty == false) ?? false
+        if !exists {
+            do {
+                try sql(
+                    """
+                    CREATE DATABASE docstore_en_us TEMPLATE template0 ENCODING 'UTF8' \
+                    LC_COLLATE 'en_US.UTF-8' LC_CTYPE 'en_US.UTF-8'
+                    """
+                )
+            } catch let error as DatabaseError where error.sqlState == "42P04" {
+                // Created meanwhile by a concurrent test run.
+            } catch {
+                fatalError("cannot create the en_US database: \(error)")
+            }
+        }
+        guard let slash = url.lastIndex(of: "/") else { fatalError("unexpected TEST_DATABASE_URL form: \(url)") }
+        return String(url[..<slash]) + "/" + name
+    }()
+}
+
+extension DocumentCollection {
+    /// Every document matching `filter`, in keyset order.
+    func all(_ filter: Where = .everything, descending: Bool = false) throws -> [JSONObject] {
+        try find(FindQuery(filter: filter, descending: descending)).items.map { try $0.value() }
+    }
+
+    /// The ids of every document matching the filter given as JSON text.
+    func ids(matching json: String) throws -> Set<String> {
+        Set(try find(FindQuery(filter: Where.parse(json: json))).items.map(\.id))
+    }
+}
+
+extension JSONValue {
+    /// Parses test JSON that is known to be valid.
+    static func of(_ text: String) -> JSONValue {
+        do {
+            return try JSONValue.parse(text)
+        } catch {
+            fatalError("invalid test JSON \(text): \(error)")
+        }
+    }
+}
