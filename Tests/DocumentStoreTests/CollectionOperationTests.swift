@@ -104,7 +104,8 @@ struct CollectionOperationTests {
             .of(#"{"id": "u1", "creation_utc": "2024-01-02T00:00:00+00:00", "kind": "x"}"#),
             .of(#"{"id": "u2", "creation_utc": "2024-01-01T00:00:00+00:00", "kind": "x"}"#),
         ])
-        let outcome = try collection.updateOne(try Where.parse(json: #"{"kind": "x"}"#), params: .of(#"{"seen": true}"#))
+        let outcome = try collection.updateOne(
+            try Where.parse(json: #"{"kind": "x"}"#), params: .of(#"{"seen": true}"#))
         #expect(outcome.matchedCount == 1 && outcome.modifiedCount == 1)
         #expect(outcome.document?.id == "u2", "the earliest match is updated")
         let none = try collection.updateOne(try Where.parse(json: #"{"kind": "y"}"#), params: .of(#"{"a": 1}"#))
@@ -149,9 +150,13 @@ struct CollectionOperationTests {
 
     @Test("ensureIndexes is idempotent and unique indexes are enforced")
     func indexes() throws {
-        let spec = IndexSpec(fields: [SortKey(field: try FieldPath("tag_id")), SortKey(field: try FieldPath("customer_id"))], unique: true)
+        let spec = IndexSpec(
+            fields: [SortKey(field: try FieldPath("tag_id")), SortKey(field: try FieldPath("customer_id"))],
+            unique: true)
         try collection.ensureIndexes([spec])
-        try collection.ensureIndexes([spec, IndexSpec(fields: [SortKey(field: try FieldPath("extra.tier"), descending: true)])])
+        try collection.ensureIndexes([
+            spec, IndexSpec(fields: [SortKey(field: try FieldPath("extra.tier"), descending: true)]),
+        ])
         let count = try TestDatabase.sql(
             """
             SELECT count(*) FROM pg_indexes WHERE schemaname = \(bind: database.schema.name) \
@@ -160,7 +165,9 @@ struct CollectionOperationTests {
         )
         #expect(count.first?.first == "1")
         _ = try collection.insert(.of(#"{"tag_id": "t", "customer_id": "c"}"#))
-        #expect(throws: DocumentStoreError(.uniqueViolation, "The write would break a unique index of this collection.")) {
+        #expect(
+            throws: DocumentStoreError(.uniqueViolation, "The write would break a unique index of this collection.")
+        ) {
             try collection.insert(.of(#"{"tag_id": "t", "customer_id": "c"}"#))
         }
         #expect(throws: DocumentStoreError.self) {
@@ -215,7 +222,9 @@ struct CollectionOperationTests {
 
     @Test("stream delivers every match in order and can stop early")
     func stream() throws {
-        let documents = (0..<500).map { JSONValue.of(#"{"id": "s\#(String(format: "%04d", $0))", "even": \#($0 % 2 == 0)}"#) }
+        let documents = (0..<500).map {
+            JSONValue.of(#"{"id": "s\#(String(format: "%04d", $0))", "even": \#($0 % 2 == 0)}"#)
+        }
         _ = try collection.insertMany(documents)
         let stream = try collection.stream(try Where.parse(json: #"{"even": true}"#), descending: true)
         var ids: [String] = []

@@ -10,12 +10,12 @@ private let supabaseEnvironment: [String: String] = [
 ]
 
 /// `supabaseEnvironment` with `overrides` applied and the `removing` variables left out.
-private func environment(_ overrides: [String: String] = [:], removing: Set<String> = []) -> [String: String] {
+private func configEnvironment(_ overrides: [String: String] = [:], removing: Set<String> = []) -> [String: String] {
     supabaseEnvironment.filter { !removing.contains($0.key) }.merging(overrides) { $1 }
 }
 
 /// The problem lines a configuration is rejected with; empty when it is accepted.
-private func problems(_ environment: [String: String]) -> [String] {
+private func configProblems(_ environment: [String: String]) -> [String] {
     do {
         _ = try Configuration(environment: environment)
         return []
@@ -25,7 +25,7 @@ private func problems(_ environment: [String: String]) -> [String] {
 }
 
 /// The variable a problem line names: the text before its first `:`.
-private func variable(of problem: String) -> String {
+private func problemVariable(of problem: String) -> String {
     String(problem.prefix { $0 != ":" })
 }
 
@@ -68,7 +68,7 @@ private func conninfoFields(_ conninfo: String) -> [String: String]? {
 }
 
 /// The fields of the connection string that `environment` configures.
-private func connection(_ environment: [String: String]) throws -> [String: String] {
+private func connectionFields(_ environment: [String: String]) throws -> [String: String] {
     let configuration = try Configuration(environment: environment)
     return try #require(conninfoFields(configuration.database.conninfo))
 }
@@ -108,7 +108,7 @@ struct ConfigurationTests {
     @Test("every variable of SPEC section 2 (and the pool settings) is read")
     func everyVariable() throws {
         let configuration = try Configuration(
-            environment: environment([
+            environment: configEnvironment([
                 "PORT": "9090",
                 "HOST": "127.0.0.1",
                 "SUPABASE_SCHEMA": "parlant",
@@ -148,7 +148,7 @@ struct ConfigurationTests {
     @Test("an empty variable counts as unset")
     func emptyValuesAreDefaults() throws {
         let configuration = try Configuration(
-            environment: environment(["PORT": "", "HOST": "", "SUPABASE_SCHEMA": "", "SESSIONS_TABLE_PREFIX": ""])
+            environment: configEnvironment(["PORT": "", "HOST": "", "SUPABASE_SCHEMA": "", "SESSIONS_TABLE_PREFIX": ""])
         )
         #expect(configuration.port == 8080)
         #expect(configuration.host == "0.0.0.0")
@@ -172,7 +172,7 @@ struct ConfigurationTests {
         ]
     )
     func derivedHost(url: String, host: String) throws {
-        let fields = try connection(environment(["SUPABASE_URL": url]))
+        let fields = try connectionFields(configEnvironment(["SUPABASE_URL": url]))
         #expect(fields["host"] == host)
         // TLS is required exactly for Supabase's own hosts.
         #expect(fields["sslmode"] == (host.hasSuffix(".supabase.co") ? "require" : nil))
@@ -190,14 +190,15 @@ struct ConfigurationTests {
         ]
     )
     func invalidProjectURL(url: String) {
-        let lines = problems(environment(["SUPABASE_URL": url]))
+        let lines = configProblems(configEnvironment(["SUPABASE_URL": url]))
         #expect(lines.count == 1)
         #expect(lines.allSatisfy { $0.hasPrefix("SUPABASE_URL: ") })
     }
 
     @Test("SUPABASE_DB_HOST overrides the host derived from SUPABASE_URL")
     func explicitHost() throws {
-        let fields = try connection(environment(["SUPABASE_DB_HOST": "localhost", "SUPABASE_DB_PORT": "54322"]))
+        let fields = try connectionFields(
+            configEnvironment(["SUPABASE_DB_HOST": "localhost", "SUPABASE_DB_PORT": "54322"]))
         #expect(fields["host"] == "localhost")
         #expect(fields["port"] == "54322")
         #expect(fields["sslmode"] == nil)
@@ -205,7 +206,8 @@ struct ConfigurationTests {
 
     @Test("SUPABASE_DB_HOST makes SUPABASE_URL unnecessary")
     func explicitHostWithoutProjectURL() throws {
-        let fields = try connection(environment(["SUPABASE_DB_HOST": "db.internal"], removing: ["SUPABASE_URL"]))
+        let fields = try connectionFields(
+            configEnvironment(["SUPABASE_DB_HOST": "db.internal"], removing: ["SUPABASE_URL"]))
         #expect(fields["host"] == "db.internal")
         #expect(fields["sslmode"] == nil)
     }
@@ -215,7 +217,7 @@ struct ConfigurationTests {
         arguments: ["db.abcd.supabase.co", "aws-0-eu-central-1.pooler.supabase.com"]
     )
     func explicitSupabaseHostRequiresTLS(host: String) throws {
-        let fields = try connection(environment(["SUPABASE_DB_HOST": host]))
+        let fields = try connectionFields(configEnvironment(["SUPABASE_DB_HOST": host]))
         #expect(fields["host"] == host)
         #expect(fields["sslmode"] == "require")
     }
@@ -225,13 +227,13 @@ struct ConfigurationTests {
         .disabled("reported: the *.supabase.co check in conninfo() is case-sensitive, so sslmode=require is omitted")
     )
     func upperCaseSupabaseHostRequiresTLS() throws {
-        let fields = try connection(environment(["SUPABASE_DB_HOST": "DB.ABCD.SUPABASE.CO"]))
+        let fields = try connectionFields(configEnvironment(["SUPABASE_DB_HOST": "DB.ABCD.SUPABASE.CO"]))
         #expect(fields["sslmode"] == "require")
     }
 
     @Test("PGSSLMODE is left to libpq: no sslmode is added to the connection string")
     func pgsslmodeIsHonoured() throws {
-        let fields = try connection(environment(["PGSSLMODE": "verify-full"]))
+        let fields = try connectionFields(configEnvironment(["PGSSLMODE": "verify-full"]))
         #expect(fields["host"] == "db.abcd.supabase.co")
         #expect(fields["sslmode"] == nil)
     }
@@ -242,7 +244,9 @@ struct ConfigurationTests {
         let alone = try Configuration(environment: ["DATABASE_URL": url, "SUPABASE_KEY": "service-role-key-0123456789"])
         #expect(alone.database.conninfo == url)
         let beside = try Configuration(
-            environment: environment(["DATABASE_URL": url, "SUPABASE_DB_HOST": "localhost", "SUPABASE_DB_PORT": "1"])
+            environment: configEnvironment([
+                "DATABASE_URL": url, "SUPABASE_DB_HOST": "localhost", "SUPABASE_DB_PORT": "1",
+            ])
         )
         #expect(beside.database.conninfo == url)
     }
@@ -251,33 +255,33 @@ struct ConfigurationTests {
 
     @Test("SERVICE_KEY overrides SUPABASE_KEY and may replace it")
     func serviceKey() throws {
-        let both = try Configuration(environment: environment(["SERVICE_KEY": "service-key-abcdefghijkl"]))
+        let both = try Configuration(environment: configEnvironment(["SERVICE_KEY": "service-key-abcdefghijkl"]))
         #expect(both.serviceKey == "service-key-abcdefghijkl")
         let alone = try Configuration(
-            environment: environment(["SERVICE_KEY": "service-key-abcdefghijkl"], removing: ["SUPABASE_KEY"])
+            environment: configEnvironment(["SERVICE_KEY": "service-key-abcdefghijkl"], removing: ["SUPABASE_KEY"])
         )
         #expect(alone.serviceKey == "service-key-abcdefghijkl")
     }
 
     @Test("a missing or short key is a problem naming the variable in use")
     func keyProblems() {
-        #expect(problems(environment(removing: ["SUPABASE_KEY"])).map(variable) == ["SUPABASE_KEY"])
-        #expect(problems(environment(["SUPABASE_KEY": "short"])).map(variable) == ["SUPABASE_KEY"])
-        #expect(problems(environment(["SERVICE_KEY": "short"])).map(variable) == ["SERVICE_KEY"])
+        #expect(configProblems(configEnvironment(removing: ["SUPABASE_KEY"])).map(problemVariable) == ["SUPABASE_KEY"])
+        #expect(configProblems(configEnvironment(["SUPABASE_KEY": "short"])).map(problemVariable) == ["SUPABASE_KEY"])
+        #expect(configProblems(configEnvironment(["SERVICE_KEY": "short"])).map(problemVariable) == ["SERVICE_KEY"])
     }
 
     // MARK: Several problems at once
 
     @Test("an empty environment reports each required variable on its own line")
     func emptyEnvironment() {
-        let lines = problems([:])
-        #expect(Set(lines.map(variable)) == ["SUPABASE_URL", "SUPABASE_DB_PASSWORD", "SUPABASE_KEY"])
+        let lines = configProblems([:])
+        #expect(Set(lines.map(problemVariable)) == ["SUPABASE_URL", "SUPABASE_DB_PASSWORD", "SUPABASE_KEY"])
         #expect(lines.count == 3)
     }
 
     @Test("every problem is reported, one line each naming its variable")
     func severalProblems() throws {
-        let broken = environment(
+        let broken = configEnvironment(
             [
                 "PORT": "eighty",
                 "SUPABASE_SCHEMA": "Bad-Schema",
@@ -291,9 +295,9 @@ struct ConfigurationTests {
         let expected: Set = [
             "PORT", "SUPABASE_SCHEMA", "SESSIONS_TABLE_PREFIX", "DB_POOL_SIZE", "SUPABASE_KEY", "SUPABASE_DB_PASSWORD",
         ]
-        #expect(Set(error.problems.map(variable)) == expected)
+        #expect(Set(error.problems.map(problemVariable)) == expected)
         #expect(error.problems.count == expected.count)
-        #expect(error.problems.allSatisfy { !$0.contains("\n") && $0.count > variable(of: $0).count + 2 })
+        #expect(error.problems.allSatisfy { !$0.contains("\n") && $0.count > problemVariable(of: $0).count + 2 })
         #expect(error.description.split(separator: "\n").map(String.init) == error.problems)
     }
 
@@ -302,8 +306,9 @@ struct ConfigurationTests {
         .disabled("reported: databaseSettings() returns before conninfo() runs, so its problems go unreported")
     )
     func invalidPreparedStatementsKeepsOtherProblems() {
-        let lines = problems(environment(["DB_PREPARED_STATEMENTS": "maybe"], removing: ["SUPABASE_DB_PASSWORD"]))
-        #expect(Set(lines.map(variable)) == ["DB_PREPARED_STATEMENTS", "SUPABASE_DB_PASSWORD"])
+        let lines = configProblems(
+            configEnvironment(["DB_PREPARED_STATEMENTS": "maybe"], removing: ["SUPABASE_DB_PASSWORD"]))
+        #expect(Set(lines.map(problemVariable)) == ["DB_PREPARED_STATEMENTS", "SUPABASE_DB_PASSWORD"])
     }
 
     // MARK: Numbers, schema, prefixes
@@ -318,7 +323,7 @@ struct ConfigurationTests {
         ]
     )
     func invalidNumber(name: String, value: String) {
-        let lines = problems(environment([name: value]))
+        let lines = configProblems(configEnvironment([name: value]))
         #expect(lines.count == 1)
         #expect(lines.first?.hasPrefix("\(name): must be a whole number from ") == true)
     }
@@ -326,7 +331,7 @@ struct ConfigurationTests {
     @Test("numbers at the edges of their ranges are accepted")
     func numbersAtTheEdges() throws {
         let configuration = try Configuration(
-            environment: environment(["PORT": "65535", "MAX_BODY_BYTES": "1024", "DB_POOL_SIZE": "500"])
+            environment: configEnvironment(["PORT": "65535", "MAX_BODY_BYTES": "1024", "DB_POOL_SIZE": "500"])
         )
         #expect(configuration.port == 65535)
         #expect(configuration.maxBodyBytes == 1024)
@@ -336,16 +341,20 @@ struct ConfigurationTests {
     @Test(
         "an invalid schema name is a problem naming SUPABASE_SCHEMA",
         arguments: [
-            "Public", "1schema", "my-schema", "my schema", "s;drop", "\"quoted\"", "é", String(repeating: "s", count: 64),
+            "Public", "1schema", "my-schema", "my schema", "s;drop", "\"quoted\"", "é",
+            String(repeating: "s", count: 64),
         ]
     )
     func invalidSchema(schema: String) {
-        #expect(problems(environment(["SUPABASE_SCHEMA": schema])).map(variable) == ["SUPABASE_SCHEMA"])
+        #expect(
+            configProblems(configEnvironment(["SUPABASE_SCHEMA": schema])).map(problemVariable) == ["SUPABASE_SCHEMA"])
     }
 
-    @Test("valid schema names are kept", arguments: ["parlant", "_private", "app_2", String(repeating: "s", count: 63)])
+    @Test(
+        "valid schema names are kept", arguments: ["parlant", "_private", "app_2", String(repeating: "s", count: 63)])
     func validSchema(schema: String) throws {
-        #expect(try Configuration(environment: environment(["SUPABASE_SCHEMA": schema])).database.schema == schema)
+        #expect(
+            try Configuration(environment: configEnvironment(["SUPABASE_SCHEMA": schema])).database.schema == schema)
     }
 
     @Test(
@@ -354,7 +363,10 @@ struct ConfigurationTests {
     )
     func invalidPrefix(prefix: String) {
         for store in Store.allCases {
-            #expect(problems(environment([store.prefixVariable: prefix])).map(variable) == [store.prefixVariable])
+            #expect(
+                configProblems(configEnvironment([store.prefixVariable: prefix])).map(problemVariable) == [
+                    store.prefixVariable
+                ])
         }
     }
 
@@ -362,7 +374,7 @@ struct ConfigurationTests {
     func validPrefixes() throws {
         let longest = String(repeating: "p", count: 47) + "_"
         let configuration = try Configuration(
-            environment: environment(["SESSIONS_TABLE_PREFIX": longest, "CUSTOMERS_TABLE_PREFIX": "customers"])
+            environment: configEnvironment(["SESSIONS_TABLE_PREFIX": longest, "CUSTOMERS_TABLE_PREFIX": "customers"])
         )
         #expect(configuration.tablePrefix(for: .sessions) == longest)
         #expect(configuration.tablePrefix(for: .customers) == "customers")
@@ -370,17 +382,18 @@ struct ConfigurationTests {
 
     @Test("a prefix that starts with another store's prefix is a collision, reported for the longer one")
     func collidingPrefixes() {
-        let lines = problems(environment(["SESSIONS_TABLE_PREFIX": "parlant_"]))
-        #expect(Set(lines.map(variable)) == ["CUSTOMERS_TABLE_PREFIX", "VARIABLES_TABLE_PREFIX"])
+        let lines = configProblems(configEnvironment(["SESSIONS_TABLE_PREFIX": "parlant_"]))
+        #expect(Set(lines.map(problemVariable)) == ["CUSTOMERS_TABLE_PREFIX", "VARIABLES_TABLE_PREFIX"])
         #expect(lines.count == 2)
         #expect(lines.allSatisfy { $0.contains("SESSIONS_TABLE_PREFIX") })
 
-        let nested = problems(environment(["VARIABLES_TABLE_PREFIX": "parlant_customers_vars_"]))
-        #expect(nested.map(variable) == ["VARIABLES_TABLE_PREFIX"])
+        let nested = configProblems(configEnvironment(["VARIABLES_TABLE_PREFIX": "parlant_customers_vars_"]))
+        #expect(nested.map(problemVariable) == ["VARIABLES_TABLE_PREFIX"])
         #expect(nested.first?.contains("CUSTOMERS_TABLE_PREFIX") == true)
 
-        let same = problems(environment(["SESSIONS_TABLE_PREFIX": "shared_", "CUSTOMERS_TABLE_PREFIX": "shared_"]))
-        #expect(Set(same.map(variable)) == ["SESSIONS_TABLE_PREFIX", "CUSTOMERS_TABLE_PREFIX"])
+        let same = configProblems(
+            configEnvironment(["SESSIONS_TABLE_PREFIX": "shared_", "CUSTOMERS_TABLE_PREFIX": "shared_"]))
+        #expect(Set(same.map(problemVariable)) == ["SESSIONS_TABLE_PREFIX", "CUSTOMERS_TABLE_PREFIX"])
     }
 
     // MARK: Password quoting and secrecy
@@ -390,22 +403,23 @@ struct ConfigurationTests {
         arguments: ["it's", #"back\slash"#, #"\'"#, "'", #"\"#, "two words", "quote\"double", "ünï-çødé", "a=b;c"]
     )
     func passwordQuoting(password: String) throws {
-        let fields = try connection(environment(["SUPABASE_DB_PASSWORD": password, "SUPABASE_DB_USER": "o'" + password]))
+        let fields = try connectionFields(
+            configEnvironment(["SUPABASE_DB_PASSWORD": password, "SUPABASE_DB_USER": "o'" + password]))
         #expect(fields["password"] == password)
         #expect(fields["user"] == "o'" + password)
     }
 
     @Test("the quoting is libpq's: \\' and \\\\ inside single quotes")
     func passwordQuotingText() throws {
-        let configuration = try Configuration(environment: environment(["SUPABASE_DB_PASSWORD": #"a'b\c"#]))
+        let configuration = try Configuration(environment: configEnvironment(["SUPABASE_DB_PASSWORD": #"a'b\c"#]))
         #expect(configuration.database.conninfo.contains(#"password='a\'b\\c'"#))
     }
 
     @Test("the password never appears in a problem line")
     func passwordIsNotEchoed() {
         let password = #"Sup3r'Secr3t\Pw"#
-        let lines = problems(
-            environment([
+        let lines = configProblems(
+            configEnvironment([
                 "SUPABASE_DB_PASSWORD": password,
                 "SUPABASE_URL": "https://postgres:\(password)@abcd.supabase.co",
                 "PORT": password,
@@ -418,7 +432,7 @@ struct ConfigurationTests {
         #expect(lines.allSatisfy { !$0.contains("Secr3t") })
 
         let url = "postgresql://postgres:Sup3rSecr3t@db.abcd.supabase.co:5432/postgres"
-        let withURL = problems(["DATABASE_URL": url, "SUPABASE_KEY": "short", "PORT": "x"])
+        let withURL = configProblems(["DATABASE_URL": url, "SUPABASE_KEY": "short", "PORT": "x"])
         #expect(withURL.count == 2)
         #expect(withURL.allSatisfy { !$0.contains("Secr3t") })
     }
@@ -431,7 +445,10 @@ struct ConfigurationTests {
             ([:], true),
             (["SUPABASE_DB_PORT": "6543"], false),
             (["SUPABASE_DB_HOST": "aws-0-eu-central-1.pooler.supabase.com"], false),
-            (["DATABASE_URL": "postgresql://postgres.abcd:pw@aws-0-eu-central-1.pooler.supabase.com:6543/postgres"], false),
+            (
+                ["DATABASE_URL": "postgresql://postgres.abcd:pw@aws-0-eu-central-1.pooler.supabase.com:6543/postgres"],
+                false
+            ),
             (["DATABASE_URL": "host=localhost port=6543 dbname=postgres"], false),
             (["DATABASE_URL": "postgresql://postgres:pw@db.abcd.supabase.co:5432/postgres"], true),
             (["DB_PREPARED_STATEMENTS": "auto"], true),
@@ -440,7 +457,7 @@ struct ConfigurationTests {
         ] as [([String: String], Bool)]
     )
     func preparedStatements(overrides: [String: String], expected: Bool) throws {
-        let configuration = try Configuration(environment: environment(overrides))
+        let configuration = try Configuration(environment: configEnvironment(overrides))
         #expect(configuration.database.usesPreparedStatements == expected)
     }
 
@@ -453,12 +470,15 @@ struct ConfigurationTests {
         ]
     )
     func preparedStatementsOnDirectConnections(overrides: [String: String]) throws {
-        let configuration = try Configuration(environment: environment(overrides))
+        let configuration = try Configuration(environment: configEnvironment(overrides))
         #expect(configuration.database.usesPreparedStatements)
     }
 
     @Test("DB_PREPARED_STATEMENTS accepts only auto, on and off")
     func invalidPreparedStatements() {
-        #expect(problems(environment(["DB_PREPARED_STATEMENTS": "yes"])).map(variable) == ["DB_PREPARED_STATEMENTS"])
+        #expect(
+            configProblems(configEnvironment(["DB_PREPARED_STATEMENTS": "yes"])).map(problemVariable) == [
+                "DB_PREPARED_STATEMENTS"
+            ])
     }
 }

@@ -40,7 +40,8 @@ struct ConnectionPoolTests {
     @Test("an unreachable server is database_unavailable, not a crash")
     func unreachable() throws {
         let database = try DocumentDatabase(
-            settings: DatabaseSettings(conninfo: "postgresql://postgres@127.0.0.1:1/postgres", connectTimeoutSeconds: 2))
+            settings: DatabaseSettings(conninfo: "postgresql://postgres@127.0.0.1:1/postgres", connectTimeoutSeconds: 2)
+        )
         let collection = database.collection(try CollectionName("x"), tablePrefix: "p_")
         #expect(errorCode { _ = try collection.find(FindQuery()) } == "database_unavailable")
     }

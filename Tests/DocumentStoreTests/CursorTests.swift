@@ -4,15 +4,15 @@ import Testing
 @testable import DocumentStore
 
 /// Base64url without padding (RFC 4648 section 5), computed with Foundation rather than the product's encoder.
-private func base64url(_ bytes: some Sequence<UInt8>) -> String {
+private func foundationBase64URL(_ bytes: some Sequence<UInt8>) -> String {
     Data(bytes).base64EncodedString()
         .replacingOccurrences(of: "+", with: "-")
         .replacingOccurrences(of: "/", with: "_")
         .replacingOccurrences(of: "=", with: "")
 }
 
-private func base64url(_ text: String) -> String {
-    base64url(Array(text.utf8))
+private func foundationBase64URL(_ text: String) -> String {
+    foundationBase64URL(Array(text.utf8))
 }
 
 /// The error `Cursor(token:)` throws for `token`, or `nil` if it accepts it.
@@ -25,7 +25,7 @@ private func cursorError(_ token: String) -> DocumentStoreError? {
     }
 }
 
-private let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+private let base64URLAlphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
 
 @Suite("Cursor tokens")
 struct CursorTests {
@@ -49,7 +49,7 @@ struct CursorTests {
         #expect(decoded == cursor)
         #expect(decoded.creationUTC == cursor.creationUTC)
         #expect(decoded.id == cursor.id)
-        #expect(token.allSatisfy { alphabet.contains($0) })
+        #expect(token.allSatisfy { base64URLAlphabet.contains($0) })
     }
 
     @Test("the token is base64url without padding of the JSON array [creation_utc, id]")
@@ -57,7 +57,7 @@ struct CursorTests {
         let cursor = Cursor(creationUTC: "2024-05-01T12:00:00.123456+00:00", id: "abc")
         // printf '%s' '["2024-05-01T12:00:00.123456+00:00","abc"]' | base64 -w0 | tr '+/' '-_' | tr -d '='
         #expect(cursor.token == "WyIyMDI0LTA1LTAxVDEyOjAwOjAwLjEyMzQ1NiswMDowMCIsImFiYyJd")
-        #expect(cursor.token == base64url(#"["2024-05-01T12:00:00.123456+00:00","abc"]"#))
+        #expect(cursor.token == foundationBase64URL(#"["2024-05-01T12:00:00.123456+00:00","abc"]"#))
     }
 
     @Test(
@@ -68,7 +68,7 @@ struct CursorTests {
         let json = #"["t","\#(id)"]"#
         let standard = Data(json.utf8).base64EncodedString()
         let token = Cursor(creationUTC: "t", id: id).token
-        #expect(token == base64url(json))
+        #expect(token == foundationBase64URL(json))
         #expect(!token.contains("+") && !token.contains("/") && !token.contains("="))
         if standard.contains("+") || standard.contains("/") {
             #expect(token.contains("-") || token.contains("_"))
@@ -78,14 +78,14 @@ struct CursorTests {
     @Test("an id with \" and \\ is escaped as JSON inside the token")
     func escapedJSON() {
         let token = Cursor(creationUTC: "t", id: #"a"b\c"#).token
-        #expect(token == base64url(#"["t","a\"b\\c"]"#))
+        #expect(token == foundationBase64URL(#"["t","a\"b\\c"]"#))
     }
 
     @Test("a token a client builds with Python's json.dumps (spaces, \\u escapes) is accepted")
     func pythonToken() throws {
         // json.dumps(["2024-05-01T12:00:00+00:00", "é🚀"]) prints ASCII with \u escapes and ", ".
         let json = #"["2024-05-01T12:00:00+00:00", "\u00e9\ud83d\ude80"]"#
-        let cursor = try Cursor(token: base64url(json))
+        let cursor = try Cursor(token: foundationBase64URL(json))
         #expect(cursor == Cursor(creationUTC: "2024-05-01T12:00:00+00:00", id: "é🚀"))
     }
 
@@ -100,17 +100,17 @@ struct CursorTests {
         #expect(cursorError(token + "=")?.code == "invalid_cursor")
     }
 
-    @Test("the standard alphabet's + and / are rejected")
+    @Test("the standard base64URLAlphabet's + and / are rejected")
     func standardAlphabet() throws {
         let json = #"["t","???>>>"]"#
         let standard = Data(json.utf8).base64EncodedString().replacingOccurrences(of: "=", with: "")
         #expect(standard.contains("+") || standard.contains("/"))
-        #expect(try Cursor(token: base64url(json)).id == "???>>>")
+        #expect(try Cursor(token: foundationBase64URL(json)).id == "???>>>")
         #expect(cursorError(standard)?.code == "invalid_cursor")
     }
 
     @Test(
-        "symbols outside the alphabet are rejected",
+        "symbols outside the base64URLAlphabet are rejected",
         arguments: [" ", "\n", ".", "é", "*", "%3D"]
     )
     func foreignSymbols(symbol: String) {
@@ -133,9 +133,9 @@ struct CursorTests {
     func nonCanonicalTrailingBits(id: String) throws {
         let token = Cursor(creationUTC: "t", id: id).token
         #expect(token.count % 4 != 0)
-        let last = try #require(token.last.flatMap { alphabet.firstIndex(of: $0) })
+        let last = try #require(token.last.flatMap { base64URLAlphabet.firstIndex(of: $0) })
         #expect(last & 1 == 0)
-        let altered = String(token.dropLast()) + String(alphabet[last | 1])
+        let altered = String(token.dropLast()) + String(base64URLAlphabet[last | 1])
         // Foundation would decode both to the same bytes; the product must not.
         #expect(cursorError(altered)?.code == "invalid_cursor")
     }
@@ -165,7 +165,7 @@ struct CursorTests {
         ]
     )
     func wrongShape(json: String) {
-        let error = cursorError(base64url(json))
+        let error = cursorError(foundationBase64URL(json))
         #expect(error?.code == "invalid_cursor")
         #expect(error?.kind == .invalidCursor)
     }
@@ -173,7 +173,7 @@ struct CursorTests {
     @Test("bytes that are not UTF-8 are rejected")
     func invalidUTF8() {
         let bytes = Array(#"["t",""#.utf8) + [0xFF, 0xFE] + Array(#""]"#.utf8)
-        #expect(cursorError(base64url(bytes))?.code == "invalid_cursor")
+        #expect(cursorError(foundationBase64URL(bytes))?.code == "invalid_cursor")
     }
 
     @Test("the empty token is rejected")
@@ -183,7 +183,7 @@ struct CursorTests {
 
     @Test("an over-long token is rejected before it is decoded")
     func overLongToken() {
-        let token = base64url(#"["t","\#(String(repeating: "x", count: 6000))"]"#)
+        let token = foundationBase64URL(#"["t","\#(String(repeating: "x", count: 6000))"]"#)
         #expect(token.utf8.count > 8000)
         #expect(cursorError(token)?.code == "invalid_cursor")
         let huge = String(repeating: "A", count: 1 << 20)
@@ -192,7 +192,7 @@ struct CursorTests {
 
     @Test("the message says what a cursor must be and does not echo the token")
     func message() throws {
-        let token = base64url(#"["secret-looking","x","y"]"#)
+        let token = foundationBase64URL(#"["secret-looking","x","y"]"#)
         let error = try #require(cursorError(token))
         #expect(error.message.contains("creation_utc"))
         #expect(!error.message.contains(token))

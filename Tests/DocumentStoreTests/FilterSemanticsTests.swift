@@ -60,7 +60,8 @@ struct FilterSemanticsTests {
         for field in Self.fields {
             for comparison in ComparisonOperator.allCases {
                 for operand in Self.operands {
-                    try check(#"{"\#(field)": {"\#(comparison.rawValue)": \#(operand)}}"#, in: collection, stored: stored)
+                    try check(
+                        #"{"\#(field)": {"\#(comparison.rawValue)": \#(operand)}}"#, in: collection, stored: stored)
                 }
             }
         }

@@ -52,9 +52,12 @@ struct HostileInputTests {
         #expect(throws: DocumentStoreError.self) { try Where.parse(json: #"{"a": {"$regex": ".*"}}"#) }
     }
 
-    @Test("hostile collection names are refused", arguments: [
-        "", "A", "1abc", "a-b", "a b", "a;drop", "a'b", "ä", String(repeating: "a", count: 64), "x_failed_migrations",
-    ])
+    @Test(
+        "hostile collection names are refused",
+        arguments: [
+            "", "A", "1abc", "a-b", "a b", "a;drop", "a'b", "ä", String(repeating: "a", count: 64),
+            "x_failed_migrations",
+        ])
     func collectionNames(name: String) {
         #expect(throws: DocumentStoreError.self) { try CollectionName(name) }
     }

@@ -409,7 +409,8 @@ struct JSONFuzzTests {
         #""just a string with é and 😀""#,
     ]
 
-    private static let alphabet = Array(#"{}[]:,"\/ -+.0123456789eEtrufalsn"#.utf8)
+    private static let alphabet =
+        Array(#"{}[]:,"\/ -+.0123456789eEtrufalsn"#.utf8)
         + [0x00, 0x0A, 0x1F, 0x7F, 0xC3, 0xA9, 0xED, 0xF0, 0xFF]
 
     /// Checks that `bytes` either fail with an in-range offset or parse to a value whose output parses back equal.
@@ -501,9 +502,10 @@ struct JSONFuzzTests {
             }
             return .string(string)
         case 4, 5:
-            return .array((0..<Int.random(in: 0..<4, using: &random)).map { _ in
-                randomValue(depth: depth + 1, using: &random)
-            })
+            return .array(
+                (0..<Int.random(in: 0..<4, using: &random)).map { _ in
+                    randomValue(depth: depth + 1, using: &random)
+                })
         default:
             var object = JSONObject()
             for _ in 0..<Int.random(in: 0..<12, using: &random) {

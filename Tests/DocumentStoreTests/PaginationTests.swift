@@ -12,7 +12,8 @@ struct PaginationTests {
         var documents: [JSONValue] = []
         for index in (0..<60).reversed() {
             let stamp = String(format: "2024-01-01T00:00:%02d.000000+00:00", index / 3)
-            documents.append(.of(#"{"id": "e\#(String(format: "%03d", index))", "creation_utc": "\#(stamp)", "n": \#(index)}"#))
+            documents.append(
+                .of(#"{"id": "e\#(String(format: "%03d", index))", "creation_utc": "\#(stamp)", "n": \#(index)}"#))
         }
         _ = try collection.insertMany(documents)
         return collection
@@ -62,11 +63,13 @@ struct PaginationTests {
             for id in [ahead, behind] where original.contains(id) {
                 if try collection.delete(id: id) != nil { deleted.insert(id) }
             }
-            for stamp in ["2023-12-31T00:00:00+00:00", "2024-01-01T00:00:10.000000+00:00", "2025-01-01T00:00:00+00:00"] {
+            for stamp in ["2023-12-31T00:00:00+00:00", "2024-01-01T00:00:10.000000+00:00", "2025-01-01T00:00:00+00:00"]
+            {
                 inserted += 1
                 _ = try collection.insert(.of(#"{"id": "new\#(inserted)", "creation_utc": "\#(stamp)"}"#))
                 let position = (stamp, "new\(inserted)")
-                let isAhead = descending ? position < (cursor.creationUTC, cursor.id) : position > (cursor.creationUTC, cursor.id)
+                let isAhead =
+                    descending ? position < (cursor.creationUTC, cursor.id) : position > (cursor.creationUTC, cursor.id)
                 if isAhead { insertedAhead.insert("new\(inserted)") }
             }
         }
@@ -85,8 +88,11 @@ struct PaginationTests {
         #expect(first.totalCount == 50)
         #expect(first.items.count == 20)
         #expect(first.hasMore)
-        let last = try collection.find(FindQuery(filter: filter, limit: 20, cursor: Cursor(
-            creationUTC: "2024-01-01T00:00:19.000000+00:00", id: "e056")))
+        let last = try collection.find(
+            FindQuery(
+                filter: filter, limit: 20,
+                cursor: Cursor(
+                    creationUTC: "2024-01-01T00:00:19.000000+00:00", id: "e056")))
         #expect(last.items.map(\.id) == ["e057", "e058", "e059"])
         #expect(!last.hasMore)
         #expect(last.nextCursor == nil)

@@ -44,8 +44,9 @@ struct SchemaTests {
         #expect(sessions.tableName == "parlant_sessions")
         #expect(try sessions.ids(matching: #"{"customer_id": "c1"}"#) == ["handmade"])
         _ = try sessions.insert(.of(#"{"id": "new", "customer_id": "c1"}"#))
-        #expect(try sessions.find(FindQuery(filter: try Where.parse(json: #"{"customer_id": "c1"}"#))).items.map(\.id)
-            == ["handmade", "new"])
+        #expect(
+            try sessions.find(FindQuery(filter: try Where.parse(json: #"{"customer_id": "c1"}"#))).items.map(\.id)
+                == ["handmade", "new"])
         _ = try sessions.merge(id: "handmade", patch: .of(#"{"title": "kept"}"#))
         #expect(try sessions.get(id: "handmade")?.value()["title"] == .string("kept"))
         #expect(try sessions.quarantine(ids: ["handmade"], reason: "test") == 1)
@@ -62,8 +63,10 @@ struct SchemaTests {
     func longNames() throws {
         let prefix = String(repeating: "p", count: 40) + "_"
         let database = try TestDatabase.make(label: "long")
-        let first = database.collection(try CollectionName(String(repeating: "c", count: 30) + "_one"), tablePrefix: prefix)
-        let second = database.collection(try CollectionName(String(repeating: "c", count: 30) + "_two"), tablePrefix: prefix)
+        let first = database.collection(
+            try CollectionName(String(repeating: "c", count: 30) + "_one"), tablePrefix: prefix)
+        let second = database.collection(
+            try CollectionName(String(repeating: "c", count: 30) + "_two"), tablePrefix: prefix)
         #expect(first.tableName != second.tableName)
         #expect(first.tableName.utf8.count <= 63 && second.tableName.utf8.count <= 63)
         #expect(first.failedTableName != second.failedTableName && first.failedTableName != first.tableName)
@@ -86,7 +89,8 @@ struct SchemaTests {
         let failures = Failures()
         DispatchQueue.concurrentPerform(iterations: 8) { index in
             do {
-                let collection = replicas[index].collection(try CollectionName("events"), tablePrefix: "parlant_sessions_")
+                let collection = replicas[index].collection(
+                    try CollectionName("events"), tablePrefix: "parlant_sessions_")
                 _ = try collection.insert(.of(#"{"id": "r\#(index)"}"#))
             } catch {
                 failures.add("replica \(index): \(String(reflecting: error))")
@@ -104,7 +108,10 @@ struct SchemaTests {
         let database = try TestDatabase.make(label: "script")
         let script = database.schemaScript(for: Store.sessions.primaryCollection, tablePrefix: "parlant_sessions_")
         #expect(script.contains("CREATE TABLE IF NOT EXISTS \"\(database.schema.name)\".\"parlant_sessions\""))
-        #expect(script.contains("\"idx_parlant_sessions_data_gin\" ON \"\(database.schema.name)\".\"parlant_sessions\" USING GIN (data)"))
+        #expect(
+            script.contains(
+                "\"idx_parlant_sessions_data_gin\" ON \"\(database.schema.name)\".\"parlant_sessions\" USING GIN (data)"
+            ))
         #expect(script.contains("(customer_id, creation_utc, id) WHERE customer_id IS NOT NULL"))
         try TestDatabase.sql("CREATE SCHEMA \(SQLIdentifier(database.schema.name)!)")
         let connection = try PostgresConnection(

@@ -34,7 +34,7 @@ public final class DocumentStream {
             if let row = try connection.nextStreamedRow() {
                 return DocumentTable.document(from: row)
             }
-        } catch where error.isMissingTable {
+        } catch  where error.isMissingTable {
             close()
             return nil
         } catch {

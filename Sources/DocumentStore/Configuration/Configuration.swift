@@ -18,7 +18,8 @@ public struct Configuration: Sendable {
         host: String = "0.0.0.0",
         port: Int = 8080,
         maxBodyBytes: Int = 1 << 20,
-        tablePrefixes: [Store: String] = Dictionary(uniqueKeysWithValues: Store.allCases.map { ($0, $0.defaultTablePrefix) })
+        tablePrefixes: [Store: String] = Dictionary(
+            uniqueKeysWithValues: Store.allCases.map { ($0, $0.defaultTablePrefix) })
     ) {
         self.database = database
         self.serviceKey = serviceKey

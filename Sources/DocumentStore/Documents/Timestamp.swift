@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// `creation_utc` values: generated as Python's `datetime.now(timezone.utc).isoformat()` prints them,

@@ -15,10 +15,12 @@ struct WhereSQL {
         switch filter {
         case .all(let parts):
             guard !parts.isEmpty else { return "TRUE" }
-            return parts.count == 1 ? condition(parts[0]) : "(\(SQLQuery.joined(parts.map(condition), separator: " AND ")))"
+            return parts.count == 1
+                ? condition(parts[0]) : "(\(SQLQuery.joined(parts.map(condition), separator: " AND ")))"
         case .any(let parts):
             guard !parts.isEmpty else { return "FALSE" }
-            return parts.count == 1 ? condition(parts[0]) : "(\(SQLQuery.joined(parts.map(condition), separator: " OR ")))"
+            return parts.count == 1
+                ? condition(parts[0]) : "(\(SQLQuery.joined(parts.map(condition), separator: " OR ")))"
         case .compare(let field, let comparison, let value):
             return compare(field, comparison, value)
         case .member(let field, let negated, let values):

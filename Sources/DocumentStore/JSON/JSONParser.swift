@@ -465,7 +465,7 @@ private struct JSONParser {
         guard offset + length <= input.count, secondRange.contains(input[offset + 1]) else {
             return nil
         }
-        for continuation in offset + 2 ..< offset + length where input[continuation] & 0xC0 != 0x80 {
+        for continuation in offset + 2..<offset + length where input[continuation] & 0xC0 != 0x80 {
             return nil
         }
         return offset + length

@@ -20,9 +20,10 @@ final class SchemaManager: @unchecked Sendable {
         }
         let created = try connection.transaction {
             try lockKey("docstore schema \(names.schema.name)", on: connection)
-            let schemaExists = try connection.query(
-                "SELECT 1 FROM pg_namespace WHERE nspname = \(bind: names.schema.name)"
-            ).rows.isEmpty == false
+            let schemaExists =
+                try connection.query(
+                    "SELECT 1 FROM pg_namespace WHERE nspname = \(bind: names.schema.name)"
+                ).rows.isEmpty == false
             if !schemaExists {
                 try connection.execute("CREATE SCHEMA IF NOT EXISTS \(names.schema.quoted)")
             }
