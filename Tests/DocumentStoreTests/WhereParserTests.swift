@@ -42,8 +42,10 @@ struct WhereParserTests {
 
     @Test("every comparison operator", arguments: ComparisonOperator.allCases)
     func comparison(op: ComparisonOperator) throws {
-        #expect(try Where.parse(json: #"{"age": {"\#(op.rawValue)": 30}}"#) == .compare(field("age"), op, .number("30")))
-        #expect(try Where.parse(json: #"{"name": {"\#(op.rawValue)": "x"}}"#) == .compare(field("name"), op, .string("x")))
+        let number = try Where.parse(json: #"{"age": {"\#(op.rawValue)": 30}}"#)
+        #expect(number == .compare(field("age"), op, .number("30")))
+        let string = try Where.parse(json: #"{"name": {"\#(op.rawValue)": "x"}}"#)
+        #expect(string == .compare(field("name"), op, .string("x")))
     }
 
     @Test(

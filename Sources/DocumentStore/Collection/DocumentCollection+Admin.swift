@@ -59,7 +59,7 @@ extension DocumentCollection {
     private var tableLockKey: String { "docstore table \(names.schema.name).\(names.table.name)" }
 
     /// `CREATE [UNIQUE] INDEX IF NOT EXISTS` over `data` expressions; the name carries a hash of the
-    /// specification so that different indexes never share a name.
+    /// table and the specification so that different indexes never share a name.
     private func createIndexStatement(_ index: IndexSpec, position: Int) throws(DocumentStoreError) -> String {
         guard !index.fields.isEmpty, index.fields.count <= 32 else {
             throw .invalidRequest("index \(position) must name 1 to 32 fields")
@@ -78,7 +78,7 @@ extension DocumentCollection {
         }
         let signature = (index.unique ? "unique " : "") + description.joined(separator: ",")
         let readable = index.fields.map { $0.field.segments.joined(separator: "_") }.joined(separator: "_")
-        let name = names.index("\(readable)_\(SHA256.hexDigest(signature).prefix(8))")
+        let name = names.ownIndex(readable, identity: signature)
         return "CREATE \(index.unique ? "UNIQUE " : "")INDEX IF NOT EXISTS \(name.quoted) "
             + "ON \(names.qualifiedTable.sql.text) (\(expressions.joined(separator: ", ")))"
     }

@@ -66,12 +66,12 @@ private struct EnvironmentReader {
         let poolTimeout = integer("DB_POOL_TIMEOUT_MS", default: 5000, in: 1...600_000)
         let connectTimeout = integer("DB_CONNECT_TIMEOUT", default: 5, in: 1...300)
         let prepared = value("DB_PREPARED_STATEMENTS") ?? "auto"
-        guard ["auto", "on", "off"].contains(prepared) else {
+        if !["auto", "on", "off"].contains(prepared) {
             problems.append("DB_PREPARED_STATEMENTS: must be auto, on or off")
-            return nil
         }
         guard let conninfo = conninfo() else { return nil }
-        let behindPooler = conninfo.contains("6543") || conninfo.contains("pooler.supabase.com")
+        let target = PostgresConnection.target(of: conninfo)
+        let behindPooler = target.port == "6543" || target.host?.lowercased().hasSuffix(".pooler.supabase.com") == true
         return DatabaseSettings(
             conninfo: conninfo,
             schema: schema,
@@ -110,7 +110,7 @@ private struct EnvironmentReader {
             ("password", password),
             ("dbname", string("SUPABASE_DB_NAME", default: "postgres")),
         ]
-        let isSupabaseHost = host.hasSuffix(".supabase.co") || host.hasSuffix(".supabase.com")
+        let isSupabaseHost = host.lowercased().hasSuffix(".supabase.co") || host.lowercased().hasSuffix(".supabase.com")
         if isSupabaseHost && value("PGSSLMODE") == nil {
             parts.append(("sslmode", "require"))
         }

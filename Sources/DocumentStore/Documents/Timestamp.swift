@@ -21,41 +21,73 @@ enum Timestamp {
         return text + "+00:00"
     }
 
-    /// Whether `text` is an ISO 8601 date-time: `YYYY-MM-DDTHH:MM[:SS[.fraction]]` with an optional
-    /// `Z` or `±HH:MM` offset (the forms Python's `isoformat()` and JavaScript's `toISOString()` print).
+    /// Whether `text` is an ISO 8601 date-time that Python's `datetime.fromisoformat` reads back:
+    /// `YYYY-MM-DDTHH:MM[:SS[.fraction]]` with an optional `Z` or `±HH:MM` offset, every part in range.
     static func isValid(_ text: String) -> Bool {
-        let bytes = Array(text.utf8)
-        var index = 0
-        func digits(_ count: Int) -> Bool {
-            guard index + count <= bytes.count else { return false }
-            for offset in 0..<count where !(UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index + offset]) {
-                return false
-            }
-            index += count
-            return true
-        }
-        func literal(_ character: Character) -> Bool {
-            guard index < bytes.count, bytes[index] == character.asciiValue else { return false }
-            index += 1
-            return true
-        }
-        guard digits(4), literal("-"), digits(2), literal("-"), digits(2) else { return false }
-        guard literal("T") || literal(" "), digits(2), literal(":"), digits(2) else { return false }
-        if literal(":") {
-            guard digits(2) else { return false }
-            if literal(".") {
-                guard digits(1) else { return false }
-                while index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) { index += 1 }
+        var scanner = DigitScanner(bytes: Array(text.utf8))
+        guard let year = scanner.number(4), scanner.skip("-"), let month = scanner.number(2), scanner.skip("-"),
+            let day = scanner.number(2), scanner.skip("T") || scanner.skip(" "),
+            let hour = scanner.number(2), scanner.skip(":"), let minute = scanner.number(2)
+        else { return false }
+        guard year >= 1, (1...12).contains(month), (1...daysIn(month: month, year: year)).contains(day),
+            hour < 24, minute < 60
+        else { return false }
+        if scanner.skip(":") {
+            guard let second = scanner.number(2), second < 60 else { return false }
+            if scanner.skip(".") {
+                guard scanner.digitRun() >= 1 else { return false }
             }
         }
-        if index == bytes.count { return true }
-        if literal("Z") { return index == bytes.count }
-        guard literal("+") || literal("-"), digits(2), literal(":"), digits(2) else { return false }
-        return index == bytes.count
+        if scanner.isAtEnd { return true }
+        if scanner.skip("Z") { return scanner.isAtEnd }
+        guard scanner.skip("+") || scanner.skip("-"), let offsetHours = scanner.number(2), scanner.skip(":"),
+            let offsetMinutes = scanner.number(2)
+        else { return false }
+        return offsetHours < 24 && offsetMinutes < 60 && scanner.isAtEnd
+    }
+
+    private static func daysIn(month: Int, year: Int) -> Int {
+        switch month {
+        case 2: return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
+        case 4, 6, 9, 11: return 30
+        default: return 31
+        }
     }
 
     private static func pad(_ value: Int, _ width: Int) -> String {
         let text = String(value)
         return String(repeating: "0", count: max(0, width - text.count)) + text
+    }
+}
+
+/// Reads fixed-width numbers and literal characters from ASCII bytes.
+private struct DigitScanner {
+    let bytes: [UInt8]
+    var index = 0
+
+    var isAtEnd: Bool { index == bytes.count }
+
+    mutating func number(_ width: Int) -> Int? {
+        guard index + width <= bytes.count else { return nil }
+        var value = 0
+        for byte in bytes[index..<index + width] {
+            guard (48...57).contains(byte) else { return nil }
+            value = value * 10 + Int(byte - 48)
+        }
+        index += width
+        return value
+    }
+
+    mutating func skip(_ character: Character) -> Bool {
+        guard index < bytes.count, bytes[index] == character.asciiValue else { return false }
+        index += 1
+        return true
+    }
+
+    /// Skips a run of digits and returns its length.
+    mutating func digitRun() -> Int {
+        let start = index
+        while index < bytes.count, (48...57).contains(bytes[index]) { index += 1 }
+        return index - start
     }
 }

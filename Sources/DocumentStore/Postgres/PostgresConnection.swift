@@ -46,6 +46,23 @@ final class PostgresConnection {
         PQfinish(handle)
     }
 
+    /// The host and port a connection string or URL names, as libpq reads it (`nil` where it names none).
+    static func target(of conninfo: String) -> (host: String?, port: String?) {
+        guard let options = PQconninfoParse(conninfo, nil) else { return (nil, nil) }
+        defer { PQconninfoFree(options) }
+        var host: String?
+        var port: String?
+        var option = options
+        while let keyword = option.pointee.keyword {
+            let name = String(cString: keyword)
+            let value = option.pointee.val.map { String(cString: $0) }
+            if name == "host" { host = value }
+            if name == "port" { port = value }
+            option += 1
+        }
+        return (host, port)
+    }
+
     /// False when the connection is known or suspected to be broken. An idle connection has nothing to
     /// read; if the server sent something meanwhile, it is almost surely a termination notice (restart,
     /// `pg_terminate_backend`), so the connection is not reused.

@@ -35,11 +35,11 @@ struct CollectionDDL {
         }
         statements.append("CREATE INDEX IF NOT EXISTS \(names.index("data_gin").quoted) ON \(table) USING GIN (data)")
         statements.append(
-            "CREATE INDEX IF NOT EXISTS \(names.index("creation_utc_id").quoted) ON \(table) (creation_utc, id)"
+            "CREATE INDEX IF NOT EXISTS \(names.ownIndex("creation_utc_id").quoted) ON \(table) (creation_utc, id)"
         )
         for column in Self.scopeColumns {
             statements.append(
-                "CREATE INDEX IF NOT EXISTS \(names.index("\(column)_creation_utc_id").quoted) "
+                "CREATE INDEX IF NOT EXISTS \(names.ownIndex("\(column)_creation_utc_id").quoted) "
                     + "ON \(table) (\(column), creation_utc, id) WHERE \(column) IS NOT NULL"
             )
         }
@@ -63,9 +63,10 @@ struct CollectionDDL {
     /// The names of every table and index the statements create, to check the catalog against.
     var relationNames: [String] {
         var names = [self.names.table.name, self.names.failedTable.name]
-        names += ["creation_utc", "data_gin", "creation_utc_id"].map { self.names.index($0).name }
+        names += ["creation_utc", "data_gin"].map { self.names.index($0).name }
+        names.append(self.names.ownIndex("creation_utc_id").name)
         names += Self.scopeColumns.map { self.names.index($0).name }
-        names += Self.scopeColumns.map { self.names.index("\($0)_creation_utc_id").name }
+        names += Self.scopeColumns.map { self.names.ownIndex("\($0)_creation_utc_id").name }
         return names
     }
 

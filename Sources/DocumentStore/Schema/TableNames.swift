@@ -23,20 +23,39 @@ struct TableNames: Sendable, Hashable {
     var qualifiedTable: QualifiedName { QualifiedName(schema: schema, name: table) }
     var qualifiedFailedTable: QualifiedName { QualifiedName(schema: schema, name: failedTable) }
 
-    /// The name of an index on this table: `idx_<table>_<suffix>`, shortened when too long.
+    /// The name of an index on this table: `idx_<table>_<suffix>`, shortened when too long. The seed's
+    /// own suffixes (`creation_utc`, `session_id`, ...) are kept as they are so hand-made tables match.
     func index(_ suffix: String) -> SQLIdentifier {
         Self.identifier("idx_\(stem)_\(suffix)")
     }
 
+    /// The name of an index this service adds: `idx_<table>_<suffix>_<hash>`. The hash covers the table
+    /// and `identity` (what makes the index distinct; the suffix by default), so another collection's
+    /// table (`<table>_<word>`) or another index can never produce the same name.
+    func ownIndex(_ suffix: String, identity: String? = nil) -> SQLIdentifier {
+        index("\(suffix)_\(SHA256.hexDigest("\(stem) \(identity ?? suffix)").prefix(8))")
+    }
+
     /// `name` as an identifier; longer than 63 bytes, it becomes a prefix of itself, `_` and the first
     /// 8 hex digits of its SHA-256, so distinct long names stay distinct and PostgreSQL never truncates.
+    /// A 63-byte name that already ends like that is shortened too, so no name can pose as another's
+    /// shortened form.
     static func identifier(_ name: String) -> SQLIdentifier {
-        if let identifier = SQLIdentifier(name) { return identifier }
+        if let identifier = SQLIdentifier(name), !looksShortened(name) { return identifier }
         let hash = String(SHA256.hexDigest(name).prefix(8))
         let kept = String(decoding: name.utf8.prefix(SQLIdentifier.maximumLength - 9), as: UTF8.self)
         guard let identifier = SQLIdentifier("\(kept)_\(hash)") else {
             preconditionFailure("derived names are built from validated lowercase parts")
         }
         return identifier
+    }
+
+    /// Exactly 63 bytes ending in `_` and 8 lowercase hex digits: the shape of a shortened name.
+    private static func looksShortened(_ name: String) -> Bool {
+        let bytes = Array(name.utf8)
+        guard bytes.count == SQLIdentifier.maximumLength, bytes[bytes.count - 9] == UInt8(ascii: "_") else {
+            return false
+        }
+        return bytes.suffix(8).allSatisfy { (48...57).contains($0) || (97...102).contains($0) }
     }
 }
