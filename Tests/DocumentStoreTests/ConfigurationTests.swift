@@ -489,7 +489,8 @@ struct ConfigurationPrintingTests {
             "SUPABASE_KEY": "service-key-0123456789-secret",
             "SUPABASE_DB_PASSWORD": "p4ss-w0rd-secret",
         ])
-        for text in [String(describing: configuration), String(reflecting: configuration), "\(configuration.database)"] {
+        for text in [String(describing: configuration), String(reflecting: configuration), "\(configuration.database)"]
+        {
             #expect(!text.contains("p4ss-w0rd"))
             #expect(!text.contains("service-key"))
             #expect(text.contains("db.abcd.supabase.co:5432"))

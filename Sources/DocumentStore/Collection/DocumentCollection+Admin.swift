@@ -10,9 +10,7 @@ extension DocumentCollection {
         let schema = database.schemaManager
         try database.run { connection in
             try connection.transaction {
-                try connection.query(
-                    "SELECT pg_advisory_xact_lock(hashtextextended(\(bind: tableLockKey), 0))"
-                )
+                try SchemaManager.lockTable(names, on: connection)
                 try connection.execute(
                     "DROP TABLE IF EXISTS \(names.qualifiedFailedTable.sql.text), \(names.qualifiedTable.sql.text)"
                 )
@@ -31,9 +29,7 @@ extension DocumentCollection {
         guard !statements.isEmpty else { return }
         try write { connection in
             try connection.transaction {
-                try connection.query(
-                    "SELECT pg_advisory_xact_lock(hashtextextended(\(bind: tableLockKey), 0))"
-                )
+                try SchemaManager.lockTable(names, on: connection)
                 for statement in statements {
                     try connection.execute(statement)
                 }
@@ -55,8 +51,6 @@ extension DocumentCollection {
             """
         return try write { connection in try connection.query(query).affectedRows }
     }
-
-    private var tableLockKey: String { "docstore table \(names.schema.name).\(names.table.name)" }
 
     /// `CREATE [UNIQUE] INDEX IF NOT EXISTS` over `data` expressions; the name carries a hash of the
     /// table and the specification so that different indexes never share a name.

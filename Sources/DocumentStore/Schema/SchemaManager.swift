@@ -19,7 +19,7 @@ final class SchemaManager: @unchecked Sendable {
             return false
         }
         let created = try connection.transaction {
-            try lockKey("docstore schema \(names.schema.name)", on: connection)
+            try Self.lockKey("docstore schema \(names.schema.name)", on: connection)
             let schemaExists =
                 try connection.query(
                     "SELECT 1 FROM pg_namespace WHERE nspname = \(bind: names.schema.name)"
@@ -27,7 +27,7 @@ final class SchemaManager: @unchecked Sendable {
             if !schemaExists {
                 try connection.execute("CREATE SCHEMA IF NOT EXISTS \(names.schema.quoted)")
             }
-            try lockKey("docstore table \(names.schema.name).\(names.table.name)", on: connection)
+            try Self.lockTable(names, on: connection)
             let tableExisted = try tableExists(names, on: connection)
             for statement in ddl.statements {
                 try connection.execute(statement)
@@ -84,7 +84,12 @@ final class SchemaManager: @unchecked Sendable {
             && Int(row[1] ?? "") == CollectionDDL.failedTableExtraColumns.count
     }
 
-    private func lockKey(_ key: String, on connection: PostgresConnection) throws {
+    /// Holds, until the transaction ends, the lock that serialises DDL on one collection's tables.
+    static func lockTable(_ names: TableNames, on connection: PostgresConnection) throws {
+        try lockKey("docstore table \(names.schema.name).\(names.table.name)", on: connection)
+    }
+
+    private static func lockKey(_ key: String, on connection: PostgresConnection) throws {
         try connection.query("SELECT pg_advisory_xact_lock(hashtextextended(\(bind: key), 0))")
     }
 }
