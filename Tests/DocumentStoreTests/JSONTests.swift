@@ -386,23 +386,6 @@ struct JSONWriterTests {
 
 @Suite("JSON fuzzing")
 struct JSONFuzzTests {
-    /// A small deterministic PRNG (SplitMix64) so the fuzz tests are reproducible.
-    struct SplitMix64: RandomNumberGenerator {
-        private var state: UInt64
-
-        init(seed: UInt64) {
-            state = seed
-        }
-
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     private static let seeds = [
         #"{"name":"Ada","tags":["x","y"],"n":-1.5e3,"ok":true,"none":null,"nested":{"a":[1,{"b":"\u00e9"}]}}"#,
         #"[0,-0,1.25,1e10,"esc\"\\\n\u0041\ud83d\ude00",[],{},[[[]]],false]"#,
@@ -427,7 +410,7 @@ struct JSONFuzzTests {
 
     @Test("Random byte strings never crash the parser")
     func randomBytes() {
-        var random = SplitMix64(seed: 0x5EED)
+        var random = TestRandom(seed: 0x5EED)
         for _ in 0..<3_000 {
             let length = Int.random(in: 0..<40, using: &random)
             let bytes = (0..<length).map { _ in
@@ -441,7 +424,7 @@ struct JSONFuzzTests {
 
     @Test("Mutated valid documents never crash the parser")
     func mutatedDocuments() {
-        var random = SplitMix64(seed: 42)
+        var random = TestRandom(seed: 42)
         var parsedCount = 0
         for iteration in 0..<3_000 {
             var bytes = Array(Self.seeds[iteration % Self.seeds.count].utf8)
@@ -465,7 +448,7 @@ struct JSONFuzzTests {
 
     @Test("String contents are accepted exactly when they are valid UTF-8")
     func utf8Differential() {
-        var random = SplitMix64(seed: 7)
+        var random = TestRandom(seed: 7)
         let lowBytes = (0x20...0x7F).map(UInt8.init).filter { $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }
         for _ in 0..<3_000 {
             let content = (0..<Int.random(in: 0..<8, using: &random)).map { _ in
@@ -481,14 +464,14 @@ struct JSONFuzzTests {
 
     @Test("Random values survive serialization and parsing")
     func randomValuesRoundTrip() throws {
-        var random = SplitMix64(seed: 2024)
+        var random = TestRandom(seed: 2024)
         for _ in 0..<1_000 {
             let value = Self.randomValue(depth: 0, using: &random)
             #expect(try JSONValue.parse(value.serialized) == value)
         }
     }
 
-    private static func randomValue(depth: Int, using random: inout SplitMix64) -> JSONValue {
+    private static func randomValue(depth: Int, using random: inout TestRandom) -> JSONValue {
         let scalars: [Unicode.Scalar] = ["a", "\"", "\\", "\u{1}", "\n", "\u{1F}", "é", "\u{2028}", "😀", "/", " "]
         let numbers = ["0", "-0", "1.5", "-2e-3", "1E+400", "123456789012345678901234567890"]
         switch Int.random(in: 0..<(depth < 4 ? 7 : 4), using: &random) {

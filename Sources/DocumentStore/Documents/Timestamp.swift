@@ -25,22 +25,22 @@ enum Timestamp {
     /// `YYYY-MM-DDTHH:MM[:SS[.fraction]]` with an optional `Z` or `±HH:MM` offset, every part in range.
     static func isValid(_ text: String) -> Bool {
         var scanner = DigitScanner(bytes: Array(text.utf8))
-        guard let year = scanner.number(4), scanner.skip("-"), let month = scanner.number(2), scanner.skip("-"),
-            let day = scanner.number(2), scanner.skip("T") || scanner.skip(" "),
-            let hour = scanner.number(2), scanner.skip(":"), let minute = scanner.number(2)
+        guard let year = scanner.number(4), scanner.consume("-"), let month = scanner.number(2), scanner.consume("-"),
+            let day = scanner.number(2), scanner.consume("T") || scanner.consume(" "),
+            let hour = scanner.number(2), scanner.consume(":"), let minute = scanner.number(2)
         else { return false }
         guard year >= 1, (1...12).contains(month), (1...daysIn(month: month, year: year)).contains(day),
             hour < 24, minute < 60
         else { return false }
-        if scanner.skip(":") {
+        if scanner.consume(":") {
             guard let second = scanner.number(2), second < 60 else { return false }
-            if scanner.skip(".") {
+            if scanner.consume(".") {
                 guard scanner.digitRun() >= 1 else { return false }
             }
         }
         if scanner.isAtEnd { return true }
-        if scanner.skip("Z") { return scanner.isAtEnd }
-        guard scanner.skip("+") || scanner.skip("-"), let offsetHours = scanner.number(2), scanner.skip(":"),
+        if scanner.consume("Z") { return scanner.isAtEnd }
+        guard scanner.consume("+") || scanner.consume("-"), let offsetHours = scanner.number(2), scanner.consume(":"),
             let offsetMinutes = scanner.number(2)
         else { return false }
         return offsetHours < 24 && offsetMinutes < 60 && scanner.isAtEnd
@@ -78,13 +78,13 @@ private struct DigitScanner {
         return value
     }
 
-    mutating func skip(_ character: Character) -> Bool {
+    mutating func consume(_ character: Character) -> Bool {
         guard index < bytes.count, bytes[index] == character.asciiValue else { return false }
         index += 1
         return true
     }
 
-    /// Skips a run of digits and returns its length.
+    /// Consumes a run of digits and returns its length.
     mutating func digitRun() -> Int {
         let start = index
         while index < bytes.count, (48...57).contains(bytes[index]) { index += 1 }
