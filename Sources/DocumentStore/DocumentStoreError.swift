@@ -74,7 +74,11 @@ public struct DocumentStoreError: Error, Sendable, Equatable, CustomStringConver
     static func invalidDocument(_ message: String) -> Self { Self(.invalidDocument, message) }
     static func invalidCollection(_ message: String) -> Self { Self(.invalidCollection, message) }
     static func invalidRequest(_ message: String) -> Self { Self(.invalidRequest, message) }
-    static func duplicateID(_ id: String) -> Self {
-        Self(.duplicateID, "A document with this id already exists; use PUT to replace it or PATCH to change it.")
+    static func duplicateID(detail: String? = nil) -> Self {
+        Self(
+            .duplicateID,
+            "A document with this id already exists; use PUT to replace it or PATCH to change it.",
+            detail: detail
+        )
     }
 }

@@ -33,7 +33,7 @@ struct CollectionOperationTests {
         #expect(try collection.get(id: stored.id)?.json == stored.json)
 
         let again = JSONValue.of(#"{"id": "\#(stored.id)", "name": "Other"}"#)
-        #expect(throws: DocumentStoreError.duplicateID(stored.id)) { try collection.insert(again) }
+        #expect(throws: DocumentStoreError.duplicateID()) { try collection.insert(again) }
         #expect(try collection.get(id: stored.id)?.value()["name"] == .string("Ada"))
     }
 

@@ -9,7 +9,7 @@ extension DocumentCollection {
             ON CONFLICT (id) DO NOTHING RETURNING \(table.selection)
             """
         let row = try write { connection in try connection.query(query, reusable: true).rows.first }
-        guard let row else { throw .duplicateID(object["id"]?.stringValue ?? "") }
+        guard let row else { throw .duplicateID() }
         return DocumentTable.document(from: row)
     }
 
@@ -130,7 +130,7 @@ extension DocumentCollection {
             }
             if let outcome { return outcome }
         }
-        throw .duplicateID(object["id"]?.stringValue ?? "")
+        throw .duplicateID()
     }
 
     /// Deletes the first document matching `filter` and returns it; `nil` when none matches.

@@ -70,11 +70,7 @@ extension DocumentStoreError {
         }
         switch error.sqlState {
         case "23505" where error.constraint?.hasSuffix("_pkey") == true:
-            self.init(
-                .duplicateID,
-                "A document with this id already exists; use PUT to replace it or PATCH to change it.",
-                detail: detail
-            )
+            self = .duplicateID(detail: detail)
         case "23505":
             self.init(.uniqueViolation, "The write would break a unique index of this collection.", detail: detail)
         case let state? where state.hasPrefix("22"):
