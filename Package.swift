@@ -5,7 +5,12 @@ let package = Package(
     name: "parlant-docstore",
     platforms: [.macOS(.v13)],
     products: [
-        .library(name: "DocumentStore", targets: ["DocumentStore"])
+        .executable(name: "docstore", targets: ["docstore"]),
+        .library(name: "DocumentStore", targets: ["DocumentStore"]),
+        .library(name: "DocumentService", targets: ["DocumentService"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
     ],
     targets: [
         .systemLibrary(
@@ -27,9 +32,25 @@ let package = Package(
             name: "DocumentStore",
             dependencies: ["CLibPQ", "COpenSSL"]
         ),
+        .target(
+            name: "DocumentService",
+            dependencies: ["DocumentStore", "CMicroHTTPD", "COpenSSL"]
+        ),
+        .executableTarget(
+            name: "docstore",
+            dependencies: [
+                "DocumentStore",
+                "DocumentService",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
         .testTarget(
             name: "DocumentStoreTests",
             dependencies: ["DocumentStore"]
+        ),
+        .testTarget(
+            name: "DocumentServiceTests",
+            dependencies: ["DocumentStore", "DocumentService"]
         ),
     ]
 )

@@ -6,4 +6,34 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <microhttpd.h>
+
+/// MHD_start_daemon is variadic and does not import into Swift; this fixes its options.
+static inline struct MHD_Daemon *docstore_mhd_start(
+    unsigned int flags,
+    const struct sockaddr *address,
+    MHD_AccessHandlerCallback handler, void *handler_context,
+    void *(*uri_callback)(void *context, const char *uri, struct MHD_Connection *connection),
+    void *uri_context,
+    MHD_RequestCompletedCallback completed, void *completed_context,
+    unsigned int connection_limit,
+    unsigned int connection_timeout_seconds,
+    size_t connection_memory_limit)
+{
+    return MHD_start_daemon(
+        flags, 0, NULL, NULL, handler, handler_context,
+        MHD_OPTION_SOCK_ADDR, address,
+        MHD_OPTION_URI_LOG_CALLBACK, uri_callback, uri_context,
+        MHD_OPTION_NOTIFY_COMPLETED, completed, completed_context,
+        MHD_OPTION_CONNECTION_LIMIT, connection_limit,
+        MHD_OPTION_CONNECTION_TIMEOUT, connection_timeout_seconds,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, connection_memory_limit,
+        MHD_OPTION_END);
+}
+
+/// The port the daemon listens on (useful after binding port 0), or 0.
+static inline uint16_t docstore_mhd_bound_port(struct MHD_Daemon *daemon)
+{
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(daemon, MHD_DAEMON_INFO_BIND_PORT);
+    return info == NULL ? 0 : info->port;
+}
 #endif

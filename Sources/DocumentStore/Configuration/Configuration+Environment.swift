@@ -8,6 +8,9 @@ extension Configuration {
         let port = reader.integer("PORT", default: 8080, in: 0...65535)
         let maxBodyBytes = reader.integer("MAX_BODY_BYTES", default: 1 << 20, in: 1024...(64 << 20))
         let prefixes = reader.tablePrefixes()
+        let connectionLimit = reader.integer("CONNECTION_LIMIT", default: 256, in: 1...10_000)
+        let connectionTimeout = reader.integer("CONNECTION_TIMEOUT", default: 30, in: 1...3600)
+        let shutdownGrace = reader.integer("SHUTDOWN_GRACE_SECONDS", default: 25, in: 0...3600)
         guard reader.problems.isEmpty, let database else {
             throw ConfigurationError(problems: reader.problems)
         }
@@ -19,6 +22,23 @@ extension Configuration {
             maxBodyBytes: maxBodyBytes,
             tablePrefixes: prefixes
         )
+        self.connectionLimit = connectionLimit
+        self.connectionTimeoutSeconds = connectionTimeout
+        self.shutdownGraceSeconds = shutdownGrace
+    }
+}
+
+extension Configuration {
+    /// Only the schema (`SUPABASE_SCHEMA`) and the stores' table prefixes: what naming tables needs,
+    /// without database credentials or a service key.
+    public static func naming(
+        environment: [String: String]
+    ) throws(ConfigurationError) -> (schema: String, tablePrefixes: [Store: String]) {
+        var reader = EnvironmentReader(environment: environment)
+        let schema = reader.schema()
+        let prefixes = reader.tablePrefixes()
+        guard reader.problems.isEmpty else { throw ConfigurationError(problems: reader.problems) }
+        return (schema, prefixes)
     }
 }
 
@@ -58,10 +78,7 @@ private struct EnvironmentReader {
     }
 
     mutating func databaseSettings() -> DatabaseSettings? {
-        let schema = string("SUPABASE_SCHEMA", default: "public")
-        if SQLIdentifier(schema) == nil {
-            problems.append("SUPABASE_SCHEMA: must be 1 to 63 characters of a-z, 0-9 and _, not starting with a digit")
-        }
+        let schema = schema()
         let poolSize = integer("DB_POOL_SIZE", default: 10, in: 1...500)
         let poolTimeout = integer("DB_POOL_TIMEOUT_MS", default: 5000, in: 1...600_000)
         let connectTimeout = integer("DB_CONNECT_TIMEOUT", default: 5, in: 1...300)
@@ -80,6 +97,14 @@ private struct EnvironmentReader {
             connectTimeoutSeconds: connectTimeout,
             usesPreparedStatements: prepared == "on" || (prepared == "auto" && !behindPooler)
         )
+    }
+
+    mutating func schema() -> String {
+        let schema = string("SUPABASE_SCHEMA", default: "public")
+        if SQLIdentifier(schema) == nil {
+            problems.append("SUPABASE_SCHEMA: must be 1 to 63 characters of a-z, 0-9 and _, not starting with a digit")
+        }
+        return schema
     }
 
     /// `DATABASE_URL` as given, or a connection string built from the `SUPABASE_*` variables.

@@ -11,6 +11,12 @@ public struct Configuration: Sendable {
     public var maxBodyBytes: Int
     /// Table prefix of each store.
     public var tablePrefixes: [Store: String]
+    /// Most client connections open at once (`CONNECTION_LIMIT`, default 256).
+    public var connectionLimit: Int = 256
+    /// Seconds an idle client connection is kept (`CONNECTION_TIMEOUT`, default 30).
+    public var connectionTimeoutSeconds: Int = 30
+    /// Seconds requests in flight get to finish on SIGTERM (`SHUTDOWN_GRACE_SECONDS`, default 25).
+    public var shutdownGraceSeconds: Int = 25
 
     public init(
         database: DatabaseSettings,

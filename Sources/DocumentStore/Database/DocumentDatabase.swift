@@ -34,6 +34,18 @@ public final class DocumentDatabase: Sendable {
         CollectionDDL(names: TableNames(schema: schema, prefix: tablePrefix, collection: name)).script
     }
 
+    /// `schemaScript(for:tablePrefix:)` without a database: for printing the DDL to run by hand.
+    public static func schemaScript(
+        schema: String,
+        tablePrefix: String,
+        collection name: CollectionName
+    ) throws(DocumentStoreError) -> String {
+        guard let schema = SQLIdentifier(schema) else {
+            throw .invalidRequest("the schema name '\(schema)' is not a valid identifier")
+        }
+        return CollectionDDL(names: TableNames(schema: schema, prefix: tablePrefix, collection: name)).script
+    }
+
     /// Asks PostgreSQL for its version; fails with `unavailable` when it does not answer.
     public func ping() throws(DocumentStoreError) -> String {
         try run { connection in

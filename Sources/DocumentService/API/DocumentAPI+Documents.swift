@@ -1,0 +1,63 @@
+import DocumentStore
+
+/// Single documents: insert, read, merge, replace, delete.
+extension DocumentAPI {
+    /// `POST /{store}/{collection}`: one object, or an array inserted all or none.
+    func insert(_ context: RequestContext) throws(APIError) -> HTTPResponse {
+        let body = try RequestBody.json(of: context.request)
+        let collection = collection(context)
+        switch body {
+        case .object:
+            let stored = try storeCall { () throws(DocumentStoreError) in try collection.insert(body) }
+            return context.json(201, Array(stored.json.utf8), headers: [("Location", context.location(of: stored.id))])
+        case .array(let documents):
+            let stored = try storeCall { () throws(DocumentStoreError) in try collection.insertMany(documents) }
+            return context.json(201, JSONText.array(stored.map(\.json)))
+        default:
+            throw APIError(
+                status: 400,
+                code: "invalid_document",
+                message: "The body must be a document (a JSON object) or an array of documents, not \(body.typeName)."
+            )
+        }
+    }
+
+    /// `GET /{store}/{collection}/{id}`.
+    func getDocument(_ context: RequestContext) throws(APIError) -> HTTPResponse {
+        let collection = collection(context)
+        let found = try storeCall { () throws(DocumentStoreError) in try collection.get(id: context.id) }
+        guard let found else { throw .documentNotFound() }
+        return context.json(200, Array(found.json.utf8))
+    }
+
+    /// `PATCH /{store}/{collection}/{id}`: `{**existing, **body}`, atomically.
+    func mergeDocument(_ context: RequestContext) throws(APIError) -> HTTPResponse {
+        let patch = try RequestBody.json(of: context.request)
+        let collection = collection(context)
+        let merged = try storeCall { () throws(DocumentStoreError) in try collection.merge(id: context.id, patch: patch)
+        }
+        guard let merged else { throw .documentNotFound() }
+        return context.json(200, Array(merged.json.utf8))
+    }
+
+    /// `PUT /{store}/{collection}/{id}`: create (201) or replace (200) the whole document.
+    func replaceDocument(_ context: RequestContext) throws(APIError) -> HTTPResponse {
+        let document = try RequestBody.json(of: context.request)
+        let collection = collection(context)
+        let (stored, created) = try storeCall { () throws(DocumentStoreError) in
+            try collection.replace(id: context.id, with: document)
+        }
+        if created {
+            return context.json(201, Array(stored.json.utf8), headers: [("Location", context.location(of: stored.id))])
+        }
+        return context.json(200, Array(stored.json.utf8))
+    }
+
+    /// `DELETE /{store}/{collection}/{id}`: 200 with the deleted document.
+    func deleteDocument(_ context: RequestContext) throws(APIError) -> HTTPResponse {
+        let collection = collection(context)
+        let deleted = try storeCall { () throws(DocumentStoreError) in try collection.delete(id: context.id) }
+        guard let deleted else { throw .documentNotFound() }
+        return context.json(200, Array(deleted.json.utf8))
+    }
+}

@@ -1,0 +1,111 @@
+import DocumentStore
+
+/// The parameters of a find, from a query string (`GET`) or a JSON body (`POST :find`).
+struct FindParameters {
+    var query: FindQuery
+    /// The query pairs other than `cursor`, as received, for the next page's link.
+    var linkPairs: [Substring] = []
+
+    private static let reserved: Set = ["where", "limit", "cursor", "sort", "count"]
+
+    /// `where`, `limit`, `cursor`, `sort`, `count=exact`, and PostgREST-style `field=op.value` pairs.
+    init(query string: QueryString) throws(APIError) {
+        query = FindQuery()
+        var filter: JSONValue = .object(JSONObject())
+        var conditions: [JSONValue] = []
+        var seen: Set<String> = []
+        for item in string.items {
+            if item.name != "cursor" { linkPairs.append(item.raw) }
+            guard Self.reserved.contains(item.name) else {
+                conditions.append(try PostgRESTFilter.condition(field: item.name, expression: item.value))
+                continue
+            }
+            guard seen.insert(item.name).inserted else {
+                throw .invalidRequest("The query parameter '\(item.name)' is given more than once.")
+            }
+            switch item.name {
+            case "where":
+                do {
+                    filter = try JSONValue.parse(item.value, maxDepth: 2 * Where.maximumDepth + 4)
+                } catch {
+                    throw APIError(
+                        status: 400, code: "invalid_filter", message: "where is not valid JSON: \(error.message)")
+                }
+            case "limit":
+                query.limit = try Self.limit(Int(item.value))
+            case "cursor":
+                query.cursor = try Self.cursor(item.value)
+            case "sort":
+                query.descending = try Self.descending(item.value)
+            default:
+                query.countsAll = try Self.countsAll(item.value)
+            }
+        }
+        if !conditions.isEmpty {
+            var and = JSONObject()
+            and["$and"] = .array([filter] + conditions)
+            filter = .object(and)
+        }
+        query.filter = try Self.filter(filter)
+    }
+
+    /// `{"where", "limit", "cursor", "sort", "count"}`, every field optional.
+    init(body: JSONObject) throws(APIError) {
+        try RequestBody.allow(only: ["where", "limit", "cursor", "sort", "count"], in: body)
+        query = FindQuery()
+        if let filter = body["where"] {
+            query.filter = try Self.filter(filter)
+        }
+        if let limit = body["limit"], !limit.isNull {
+            query.limit = try Self.limit(limit.numberLiteral.flatMap { Int($0) })
+        }
+        if let cursor = body["cursor"], !cursor.isNull {
+            guard let token = cursor.stringValue else {
+                throw APIError(status: 400, code: "invalid_cursor", message: "cursor must be a string token.")
+            }
+            query.cursor = try Self.cursor(token)
+        }
+        if let sort = body["sort"] {
+            query.descending = try Self.descending(sort.stringValue ?? "")
+        }
+        if let count = body["count"] {
+            query.countsAll = try Self.countsAll(count.stringValue ?? "")
+        }
+    }
+
+    static func filter(_ value: JSONValue) throws(APIError) -> Where {
+        do {
+            return try Where.parse(value)
+        } catch {
+            throw APIError(error)
+        }
+    }
+
+    private static func limit(_ value: Int?) throws(APIError) -> Int {
+        guard let value, (1...FindQuery.maximumLimit).contains(value) else {
+            throw .invalidRequest("limit must be a whole number from 1 to \(FindQuery.maximumLimit).")
+        }
+        return value
+    }
+
+    private static func cursor(_ token: String) throws(APIError) -> Cursor {
+        do {
+            return try Cursor(token: token)
+        } catch {
+            throw APIError(error)
+        }
+    }
+
+    private static func descending(_ value: String) throws(APIError) -> Bool {
+        switch value {
+        case "asc": return false
+        case "desc": return true
+        default: throw .invalidRequest("sort must be asc or desc.")
+        }
+    }
+
+    private static func countsAll(_ value: String) throws(APIError) -> Bool {
+        guard value == "exact" else { throw .invalidRequest("count must be exact (or left out).") }
+        return true
+    }
+}

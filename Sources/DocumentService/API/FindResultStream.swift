@@ -1,0 +1,80 @@
+import DocumentStore
+
+/// The body of an unlimited find, `{"items":[...],"total_count":n,"has_more":false,"next_cursor":null}`,
+/// written in blocks as rows arrive from PostgreSQL so memory stays flat however many documents match.
+final class FindResultStream: ResponseStream {
+    private enum Phase {
+        case opening
+        case items
+        case finished
+    }
+
+    private let documents: DocumentStream
+    private var first: StoredDocument?
+    private var phase = Phase.opening
+    private var count = 0
+
+    /// Bytes gathered before a block is handed to the server.
+    private static let blockSize = 32 * 1024
+
+    /// - Parameter first: the row already read from `documents` (nil if there was none).
+    init(_ documents: DocumentStream, first: StoredDocument?) {
+        self.documents = documents
+        self.first = first
+        if first == nil { documents.close() }
+    }
+
+    func nextChunk() -> ResponseChunk {
+        var block: [UInt8] = []
+        switch phase {
+        case .finished:
+            return .end
+        case .opening:
+            block.append(contentsOf: #"{"items":["#.utf8)
+            phase = .items
+        case .items:
+            break
+        }
+        block.reserveCapacity(Self.blockSize + 1024)
+        while block.count < Self.blockSize {
+            let next: StoredDocument?
+            do {
+                next = try nextDocument()
+            } catch {
+                return .failed(reason: error.debugDescription)
+            }
+            guard let document = next else {
+                block.append(contentsOf: #"],"total_count":\#(count),"has_more":false,"next_cursor":null}"#.utf8)
+                phase = .finished
+                documents.close()
+                return .bytes(block)
+            }
+            if count > 0 { block.append(UInt8(ascii: ",")) }
+            block.append(contentsOf: document.json.utf8)
+            count += 1
+        }
+        return .bytes(block)
+    }
+
+    func close() {
+        documents.close()
+    }
+
+    private func nextDocument() throws(DocumentStoreError) -> StoredDocument? {
+        if let pending = first {
+            first = nil
+            return pending
+        }
+        return try documents.next()
+    }
+
+    /// A page of a limited find, whole.
+    static func page(_ page: FindPage) -> [UInt8] {
+        JSONText.object([
+            "items": String(decoding: JSONText.array(page.items.map(\.json)), as: UTF8.self),
+            "total_count": String(page.totalCount),
+            "has_more": page.hasMore ? "true" : "false",
+            "next_cursor": page.nextCursor.map { JSONText.quoted($0.token) } ?? "null",
+        ])
+    }
+}
