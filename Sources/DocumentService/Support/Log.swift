@@ -11,9 +11,22 @@ public struct Log: Sendable {
         case error
     }
 
-    public init() {}
+    private let fileDescriptor: Int32?
+
+    /// Logs to standard error.
+    public init() {
+        fileDescriptor = 2
+    }
+
+    private init(fileDescriptor: Int32?) {
+        self.fileDescriptor = fileDescriptor
+    }
+
+    /// Drops every line (for tests that make many requests).
+    public static let silent = Log(fileDescriptor: nil)
 
     public func callAsFunction(_ level: Level, _ message: String) {
+        guard let fileDescriptor else { return }
         var line = Array(Self.timestamp().utf8)
         line.append(UInt8(ascii: " "))
         line.append(contentsOf: level.rawValue.utf8)
@@ -23,7 +36,7 @@ public struct Log: Sendable {
         line.withUnsafeBytes { bytes in
             var offset = 0
             while offset < bytes.count {
-                let written = write(2, bytes.baseAddress! + offset, bytes.count - offset)
+                let written = write(fileDescriptor, bytes.baseAddress! + offset, bytes.count - offset)
                 if written <= 0 { break }
                 offset += written
             }

@@ -1,0 +1,117 @@
+import Foundation
+
+@testable import DocumentService
+@testable import DocumentStore
+
+/// A real server on a free loopback port, in this test process, over a PostgreSQL schema of its own.
+final class TestService: Sendable {
+    static let key = "test-service-key-0123456789"
+
+    /// The server most suites share; each test uses collections of its own in it.
+    static let shared: TestService = {
+        do {
+            return try TestService(label: "http")
+        } catch {
+            fatalError("cannot start the test service: \(error)")
+        }
+    }()
+
+    let port: Int
+    let schema: String
+    let database: DocumentDatabase
+    let server: HTTPServer
+
+    init(label: String, maxBodyBytes: Int = 1 << 20, poolSize: Int = 16) throws {
+        schema = TestPostgres.uniqueSchema(label)
+        let configuration = Configuration(
+            database: DatabaseSettings(conninfo: TestPostgres.url, schema: schema, poolSize: poolSize),
+            serviceKey: Self.key,
+            host: "127.0.0.1",
+            port: 0,
+            maxBodyBytes: maxBodyBytes
+        )
+        database = try DocumentDatabase(settings: configuration.database)
+        server = HTTPServer(
+            settings: HTTPServer.Settings(
+                host: "127.0.0.1",
+                port: 0,
+                maxBodyBytes: maxBodyBytes,
+                connectionLimit: 512,
+                connectionTimeoutSeconds: 60
+            ),
+            handler: DocumentAPI(
+                database: database,
+                configuration: configuration,
+                openAPIDocument: OpenAPIDocument.json,
+                log: .silent
+            ),
+            log: .silent
+        )
+        try server.start()
+        port = server.port
+    }
+
+    /// A new keep-alive connection to the server.
+    func client() -> HTTPClient {
+        HTTPClient(port: port)
+    }
+
+    /// A collection name no other test uses.
+    static func uniqueCollection(_ label: String = "c") -> String {
+        "\(label)_\(UUID().uuidString.prefix(8).lowercased())"
+    }
+}
+
+/// The throwaway PostgreSQL the tests run against: `TEST_DATABASE_URL`, or the one
+/// `scripts/pg-start.sh` starts (and reuses) in the repository's `.data/` folder.
+enum TestPostgres {
+    static let url: String = {
+        if let url = ProcessInfo.processInfo.environment["TEST_DATABASE_URL"], !url.isEmpty { return url }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
+        process.arguments = [repository.appendingPathComponent("scripts/pg-start.sh").path]
+        let output = Pipe()
+        process.standardOutput = output
+        do {
+            try process.run()
+        } catch {
+            fatalError("cannot run scripts/pg-start.sh: \(error)")
+        }
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let url = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        precondition(process.terminationStatus == 0 && !url.isEmpty, "scripts/pg-start.sh failed")
+        return url
+    }()
+
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+
+    /// A schema name no other test uses.
+    static func uniqueSchema(_ label: String) -> String {
+        "t_\(label)_\(UUID().uuidString.prefix(8).lowercased())"
+    }
+
+    /// Runs SQL on a connection of its own and returns the rows as text.
+    @discardableResult
+    static func sql(_ query: SQLQuery) throws -> [[String?]] {
+        let connection = try PostgresConnection(conninfo: url, connectTimeoutSeconds: 5, usesPreparedStatements: false)
+        return try connection.query(query).rows
+    }
+}
+
+extension HTTPClient {
+    /// A request with the service key (unless `key` is nil) and, when `json` is given, a JSON body.
+    func call(
+        _ method: String,
+        _ target: String,
+        json: String? = nil,
+        key: String? = TestService.key,
+        headers: [(String, String)] = []
+    ) throws -> Response {
+        var all = headers
+        if let key { all.append(("Authorization", "Bearer \(key)")) }
+        if json != nil { all.append(("Content-Type", "application/json")) }
+        return try send(method, target, headers: all, body: json.map { Array($0.utf8) })
+    }
+}
