@@ -7,6 +7,25 @@
 #include <sys/socket.h>
 #include <microhttpd.h>
 
+#include <stdio.h>
+#include <stdlib.h>
+
+/// Receives libmicrohttpd's log messages, already formatted (Swift cannot take a va_list).
+typedef void (*docstore_mhd_log_callback)(void *context, const char *message);
+
+struct docstore_mhd_logger {
+    docstore_mhd_log_callback callback;
+    void *context;
+};
+
+static void docstore_mhd_format_log(void *logger, const char *format, va_list arguments)
+{
+    char message[512];
+    vsnprintf(message, sizeof message, format, arguments);
+    struct docstore_mhd_logger *target = (struct docstore_mhd_logger *)logger;
+    target->callback(target->context, message);
+}
+
 /// MHD_start_daemon is variadic and does not import into Swift; this fixes its options.
 static inline struct MHD_Daemon *docstore_mhd_start(
     unsigned int flags,
@@ -15,12 +34,14 @@ static inline struct MHD_Daemon *docstore_mhd_start(
     void *(*uri_callback)(void *context, const char *uri, struct MHD_Connection *connection),
     void *uri_context,
     MHD_RequestCompletedCallback completed, void *completed_context,
+    struct docstore_mhd_logger *logger,
     unsigned int connection_limit,
     unsigned int connection_timeout_seconds,
     size_t connection_memory_limit)
 {
     return MHD_start_daemon(
         flags, 0, NULL, NULL, handler, handler_context,
+        MHD_OPTION_EXTERNAL_LOGGER, docstore_mhd_format_log, (void *)logger,
         MHD_OPTION_SOCK_ADDR, address,
         MHD_OPTION_URI_LOG_CALLBACK, uri_callback, uri_context,
         MHD_OPTION_NOTIFY_COMPLETED, completed, completed_context,

@@ -39,7 +39,7 @@ public final class HTTPServer: @unchecked Sendable {
 
     private let settings: Settings
     private let handler: any HTTPHandler
-    private let log: Log
+    fileprivate let log: Log
     /// Guards `daemon`, `requestsInFlight` and `draining`.
     private let lock = NSCondition()
     private var daemon: OpaquePointer?
@@ -49,15 +49,25 @@ public final class HTTPServer: @unchecked Sendable {
     /// The port the server listens on, known after `start()`.
     public private(set) var port = 0
 
+    /// Where libmicrohttpd sends its own messages; lives as long as the server.
+    private let logger: UnsafeMutablePointer<docstore_mhd_logger>
+
     public init(settings: Settings, handler: any HTTPHandler, log: Log = Log()) {
         self.settings = settings
         self.handler = handler
         self.log = log
+        logger = .allocate(capacity: 1)
+        logger.initialize(to: docstore_mhd_logger(callback: logLibraryMessage, context: nil))
+    }
+
+    deinit {
+        logger.deallocate()
     }
 
     /// Binds the address and starts serving on background threads.
     public func start() throws(HTTPServerError) {
         let context = Unmanaged.passUnretained(self).toOpaque()
+        logger.pointee.context = context
         let started: OpaquePointer? = try withSocketAddress(settings.host, port: settings.port) {
             (address, isIPv6) throws(HTTPServerError) in
             var flags =
@@ -73,6 +83,7 @@ public final class HTTPServer: @unchecked Sendable {
                 context,
                 requestCompleted,
                 context,
+                logger,
                 UInt32(clamping: settings.connectionLimit),
                 UInt32(clamping: settings.connectionTimeoutSeconds),
                 Self.connectionMemoryLimit
@@ -173,7 +184,10 @@ public final class HTTPServer: @unchecked Sendable {
         let elapsed = (ContinuousClock.now - state.started).components
         let milliseconds = Double(elapsed.seconds) * 1000 + Double(elapsed.attoseconds) / 1e15
         let rounded = (milliseconds * 10).rounded() / 10
-        var line = "\(state.method ?? "-") \(state.route) \(state.status.map(String.init) ?? "-") \(rounded)ms"
+        var line =
+            state.method == nil
+            ? "(malformed request) - \(rounded)ms"
+            : "\(state.method ?? "-") \(state.route) \(state.status.map(String.init) ?? "-") \(rounded)ms"
         if reason != .REQUEST_TERMINATED_COMPLETED_OK {
             line += " (connection ended early: \(Self.describe(reason)))"
         }
@@ -341,6 +355,12 @@ private let requestCompleted: MHD_RequestCompletedCallback = { context, _, reque
     requestContext?.pointee = nil
     let state = Unmanaged<RequestState>.fromOpaque(stored).takeRetainedValue()
     server(context).finish(state, reason: reason)
+}
+
+/// libmicrohttpd's own messages (malformed requests, socket errors) as warning lines of the log.
+private let logLibraryMessage: docstore_mhd_log_callback = { context, message in
+    guard let context, let message else { return }
+    server(context).log(.warning, "libmicrohttpd: \(String(cString: message).trimming(" \n"))")
 }
 
 private let collectHeader: MHD_KeyValueIterator = { context, _, name, value in
