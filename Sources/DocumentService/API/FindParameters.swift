@@ -41,12 +41,9 @@ struct FindParameters {
                 query.countsAll = try Self.countsAll(item.value)
             }
         }
-        if !conditions.isEmpty {
-            var and = JSONObject()
-            and["$and"] = .array([filter] + conditions)
-            filter = .object(and)
-        }
-        query.filter = try Self.filter(filter)
+        // Parsed one by one, so the pairs add no nesting level to `where`'s limit.
+        let parsed = try Self.filter(filter)
+        query.filter = conditions.isEmpty ? parsed : .all([parsed] + (try conditions.map(Self.filter)))
     }
 
     /// `{"where", "limit", "cursor", "sort", "count"}`, every field optional.

@@ -2,8 +2,9 @@ import DocumentStore
 
 /// Reading and checking JSON request bodies.
 enum RequestBody {
-    /// The deepest nesting accepted in a body.
-    static let maximumDepth = 64
+    /// The deepest nesting accepted in a body: room for a filter well past `Where.maximumDepth` (each
+    /// `$and`/`$or` level is two JSON levels), so too deep a filter is named as such (`invalid_filter`).
+    static let maximumDepth = 128
 
     /// 415 unless a non-empty body is declared as JSON (`application/json` or `application/*+json`,
     /// UTF-8 if a charset is named).
