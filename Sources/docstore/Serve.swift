@@ -70,10 +70,18 @@ struct Serve: ParsableCommand {
         sigwait(&shutdownSignals, &received)
         let name = received == SIGTERM ? "SIGTERM" : "SIGINT"
         log(.info, "\(name): finishing requests in flight (up to \(configuration.shutdownGraceSeconds) s)")
-        let drained = server.shutdown(gracePeriod: .seconds(configuration.shutdownGraceSeconds))
-        if !drained {
-            log(.warning, "requests still running after \(configuration.shutdownGraceSeconds) s were cut off")
+        server.stopAccepting()
+        let grace = configuration.shutdownGraceSeconds
+        if !server.waitForRequestsInFlight(timeout: .seconds(grace)) {
+            let cancelled = database.cancelRunningStatements()
+            log(.warning, "requests still running after \(grace) s: cancelled \(cancelled) database statements")
+            guard server.waitForRequestsInFlight(timeout: .seconds(5)) else {
+                log(.warning, "requests still running; exiting without waiting for them")
+                database.close()
+                return
+            }
         }
+        server.stop()
         database.close()
         log(.info, "stopped")
     }

@@ -96,30 +96,35 @@ public final class HTTPServer: @unchecked Sendable {
         port = Int(docstore_mhd_bound_port(started))
     }
 
-    /// Stops accepting connections, lets requests in flight finish (for at most `gracePeriod`), then
-    /// closes every connection. Returns whether all requests finished in time.
-    @discardableResult
-    public func shutdown(gracePeriod: Duration) -> Bool {
-        let deadline = Date().addingTimeInterval(Double(gracePeriod.components.seconds))
+    /// Stops accepting connections; connections already open are served until `stop()`, and their
+    /// responses carry `Connection: close`.
+    public func stopAccepting() {
+        lock.withLock {
+            guard let daemon, !draining else { return }
+            draining = true
+            let listener = MHD_quiesce_daemon(daemon)
+            if listener >= 0 { close(listener) }
+        }
+    }
+
+    /// Waits until no request is in flight, for at most `timeout`; returns whether none is.
+    public func waitForRequestsInFlight(timeout: Duration) -> Bool {
+        let deadline = Date().addingTimeInterval(Double(timeout.components.seconds))
         lock.lock()
-        guard let daemon else {
-            lock.unlock()
-            return true
-        }
-        draining = true
-        let listener = MHD_quiesce_daemon(daemon)
-        if listener >= 0 { close(listener) }
-        var drained = true
+        defer { lock.unlock() }
         while requestsInFlight > 0 {
-            if !lock.wait(until: deadline) {
-                drained = requestsInFlight == 0
-                break
-            }
+            if !lock.wait(until: deadline) { return requestsInFlight == 0 }
         }
-        self.daemon = nil
-        lock.unlock()
-        MHD_stop_daemon(daemon)
-        return drained
+        return true
+    }
+
+    /// Closes every connection and stops the server's threads; a request still in flight is waited for.
+    public func stop() {
+        let stopping: OpaquePointer? = lock.withLock {
+            defer { daemon = nil }
+            return daemon
+        }
+        if let stopping { MHD_stop_daemon(stopping) }
     }
 
     /// Per-connection memory for the request line, headers and read buffer; a URL longer than about half

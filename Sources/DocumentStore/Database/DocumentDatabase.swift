@@ -53,6 +53,13 @@ public final class DocumentDatabase: Sendable {
         }
     }
 
+    /// Cancels the statements running now (for a shutdown that cannot wait for them); their callers get
+    /// `database_unavailable`. Returns how many connections were asked to cancel.
+    @discardableResult
+    public func cancelRunningStatements() -> Int {
+        pool.cancelLeasedStatements()
+    }
+
     /// Closes idle connections and refuses new operations.
     public func close() {
         pool.close()
@@ -81,6 +88,12 @@ extension DocumentStoreError {
             return
         }
         switch error.sqlState {
+        case "57014":
+            self.init(
+                .unavailable,
+                "The database cancelled the statement (the service is shutting down, or a statement timeout); retry.",
+                detail: detail
+            )
         case "23505" where error.constraint?.hasSuffix("_pkey") == true:
             self = .duplicateID(detail: detail)
         case "23505":

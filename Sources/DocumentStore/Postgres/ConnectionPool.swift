@@ -21,6 +21,8 @@ final class ConnectionPool: @unchecked Sendable {
     let settings: Settings
     private let condition = NSCondition()
     private var idle: [PostgresConnection] = []
+    /// The connections lent out now, so that their statements can be cancelled at shutdown.
+    private var leased: [ObjectIdentifier: PostgresConnection] = [:]
     private var openCount = 0
     private var isClosed = false
 
@@ -53,14 +55,14 @@ final class ConnectionPool: @unchecked Sendable {
             }
             if let connection = idle.popLast() {
                 condition.unlock()
-                if connection.isUsable { return connection }
+                if connection.isUsable { return tracked(connection) }
                 discard()
                 continue
             }
             if openCount < settings.size {
                 openCount += 1
                 condition.unlock()
-                return try open()
+                return tracked(try open())
             }
             let signalled = condition.wait(until: deadline)
             condition.unlock()
@@ -75,18 +77,26 @@ final class ConnectionPool: @unchecked Sendable {
 
     /// Hands a leased connection back; it is kept only if it is still usable.
     func release(_ connection: PostgresConnection) {
-        guard connection.isUsable else {
-            discard()
-            return
-        }
+        let isUsable = connection.isUsable
         condition.lock()
-        if isClosed {
-            openCount -= 1
-        } else {
+        leased[ObjectIdentifier(connection)] = nil
+        if isUsable && !isClosed {
             idle.append(connection)
+        } else {
+            openCount -= 1
         }
         condition.signal()
         condition.unlock()
+    }
+
+    /// Asks PostgreSQL to cancel the statements of every leased connection (for a shutdown that cannot
+    /// wait longer); their callers get a `query_canceled` error. Returns how many were asked.
+    func cancelLeasedStatements() -> Int {
+        condition.lock()
+        defer { condition.unlock() }
+        // The connections stay alive while in `leased`, which only changes under this lock.
+        for connection in leased.values { connection.cancelRunningStatement() }
+        return leased.count
     }
 
     /// Closes idle connections and refuses new leases; leased ones close when released.
@@ -117,6 +127,13 @@ final class ConnectionPool: @unchecked Sendable {
             discard()
             throw error
         }
+    }
+
+    private func tracked(_ connection: PostgresConnection) -> PostgresConnection {
+        condition.lock()
+        leased[ObjectIdentifier(connection)] = connection
+        condition.unlock()
+        return connection
     }
 
     /// Forgets one connection slot (the connection object itself closes when it is deallocated).

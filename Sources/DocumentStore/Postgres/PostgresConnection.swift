@@ -12,6 +12,9 @@ import CLibPQ
 /// the pool guarantees by handing each one to a single lease holder.
 final class PostgresConnection {
     private let handle: OpaquePointer
+    /// libpq's cancel request object for this connection, made at connect: the one part of a
+    /// connection another thread may use (`cancelRunningStatement`).
+    private let canceller: OpaquePointer?
     private let usesPreparedStatements: Bool
     /// Statement text -> server-side prepared statement name, for this connection only.
     private var preparedNames: [String: String] = [:]
@@ -39,11 +42,21 @@ final class PostgresConnection {
         // Notices (such as "already exists, skipping" from idempotent DDL) are not errors: drop them.
         PQsetNoticeProcessor(handle, { _, _ in }, nil)
         self.handle = handle
+        canceller = PQgetCancel(handle)
         self.usesPreparedStatements = usesPreparedStatements
     }
 
     deinit {
+        if let canceller { PQfreeCancel(canceller) }
         PQfinish(handle)
+    }
+
+    /// Asks PostgreSQL to cancel the statement this connection is running, if any. Unlike every other
+    /// method, safe to call from any thread while the connection's user is blocked in a query.
+    func cancelRunningStatement() {
+        guard let canceller else { return }
+        var error = [CChar](repeating: 0, count: 256)
+        _ = PQcancel(canceller, &error, Int32(error.count))
     }
 
     /// The host and port a connection string or URL names, as libpq reads it (`nil` where it names none).
