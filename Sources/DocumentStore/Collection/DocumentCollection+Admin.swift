@@ -72,6 +72,7 @@ extension DocumentCollection {
         }
         let signature = (index.unique ? "unique " : "") + description.joined(separator: ",")
         let readable = index.fields.map { $0.field.segments.joined(separator: "_") }.joined(separator: "_")
+            .lowercased()
         let name = names.ownIndex(readable, identity: signature)
         return "CREATE \(index.unique ? "UNIQUE " : "")INDEX IF NOT EXISTS \(name.quoted) "
             + "ON \(names.qualifiedTable.sql.text) (\(expressions.joined(separator: ", ")))"

@@ -43,11 +43,19 @@ struct TableNames: Sendable, Hashable {
     static func identifier(_ name: String) -> SQLIdentifier {
         if let identifier = SQLIdentifier(name), !looksShortened(name) { return identifier }
         let hash = String(SHA256.hexDigest(name).prefix(8))
-        let kept = String(decoding: name.utf8.prefix(SQLIdentifier.maximumLength - 9), as: UTF8.self)
-        guard let identifier = SQLIdentifier("\(kept)_\(hash)") else {
-            preconditionFailure("derived names are built from validated lowercase parts")
+        // Bytes an identifier may not hold become `_`; the hash of the original keeps names distinct.
+        let kept = name.utf8.prefix(SQLIdentifier.maximumLength - 9).map { byte -> UInt8 in
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "_"):
+                return byte
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"):
+                return byte + 32
+            default:
+                return UInt8(ascii: "_")
+            }
         }
-        return identifier
+        let prefix = kept.first.map { (48...57).contains($0) } == true ? [UInt8(ascii: "_")] + kept.dropLast() : kept
+        return SQLIdentifier(String(decoding: prefix, as: UTF8.self) + "_" + hash)!
     }
 
     /// Exactly 63 bytes ending in `_` and 8 lowercase hex digits: the shape of a shortened name.
