@@ -445,6 +445,43 @@ import Testing
 
     // MARK: :ensureIndexes
 
+    @Test func updateOneNeverChangesAnID() throws {
+        let client = TestService.shared.client()
+        let collection = TestService.uniqueCollection()
+        try RouteCheck.insert(client, collection, ["id": "keep", "k": "a"])
+        for upsert in ["false", "true"] {
+            let renamed = try client.call(
+                "POST", "/sessions/\(collection):updateOne",
+                json: #"{"where": {"k": "a"}, "params": {"id": "other", "n": 1}, "upsert": \#(upsert)}"#)
+            RouteCheck.expectError(renamed, status: 400, code: "invalid_document")
+        }
+        // Repeating the matched document's own id is how Parlant upserts whole documents.
+        let same = try client.call(
+            "POST", "/sessions/\(collection):updateOne",
+            json: #"{"where": {"id": "keep"}, "params": {"id": "keep", "k": "a", "n": 2}, "upsert": true}"#)
+        #expect(same.status == 200, "\(same.text)")
+        #expect(same.object["matched_count"] as? Int == 1)
+        #expect(try RouteCheck.rowCount(collection) == 1)
+        #expect(try client.call("GET", "/sessions/\(collection)/keep").object["n"] as? Int == 2)
+        #expect(try client.call("GET", "/sessions/\(collection)/other").status == 404)
+    }
+
+    @Test func ensureIndexesTakesFieldNamesWithCapitals() throws {
+        let client = TestService.shared.client()
+        let collection = TestService.uniqueCollection()
+        for fields in [#"[["Tier", "asc"]]"#, #"[["tier", "asc"]]"#, #"[["Extra.Level", "desc"], ["A", "asc"]]"#] {
+            let response = try client.call(
+                "POST", "/sessions/\(collection):ensureIndexes",
+                json: #"{"indexes": [{"fields": \#(fields), "unique": true}]}"#)
+            #expect(response.status == 200, "\(fields): \(response.text)")
+        }
+        #expect(try client.call("GET", "/healthz", key: nil).status == 200, "the service must still be up")
+        // "Tier" and "tier" are different fields, so a document may hold the same value in each.
+        try RouteCheck.insert(client, collection, ["Tier": "gold", "tier": "gold"])
+        let duplicate = try client.call("POST", "/sessions/\(collection)", json: #"{"Tier": "gold"}"#)
+        RouteCheck.expectError(duplicate, status: 409, code: "unique_violation")
+    }
+
     @Test func ensureIndexesIsIdempotent() throws {
         let client = TestService.shared.client()
         let collection = TestService.uniqueCollection()

@@ -1,0 +1,453 @@
+import Foundation
+import Testing
+
+@testable import DocumentStore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// How the HTTP server treats connections: a slow request never holds up others, idle and surplus
+/// connections are closed, keep-alive works, and an oversized body is refused before it is read.
+@Suite struct ServerBehaviourTests {
+    @Test func oneBlockedRequestNeverStallsUnrelatedClients() throws {
+        let service = TestService.shared
+        let collection = TestService.uniqueCollection("slow")
+        let other = TestService.uniqueCollection("other")
+        let client = service.client()
+        #expect(
+            try client.call("POST", "/sessions/\(collection)", json: #"{"id": "held", "title": "before"}"#).status
+                == 201)
+        #expect(try client.call("POST", "/sessions/\(other)", json: #"{"id": "known", "n": 1}"#).status == 201)
+
+        let lock = try RowLock(schema: service.schema, table: "parlant_sessions_\(collection)", id: "held")
+        defer { lock.release() }
+        let blocked = try #require(RawSocket.connect(port: service.port))
+        try blocked.send(
+            RawSocket.request(
+                "PATCH", "/sessions/\(collection)/held", port: service.port,
+                json: #"{"title": "after"}"#))
+        try #require(
+            RowLock.waitUntilBlocked(schema: service.schema, table: "parlant_sessions_\(collection)"),
+            "the PATCH never started waiting for the row lock")
+
+        // Many other requests, each on a connection of its own, all at once, while the PATCH waits.
+        let outcomes = ConcurrentResults()
+        let done = DispatchSemaphore(value: 0)
+        let port = service.port
+        DispatchQueue.global().async {
+            DispatchQueue.concurrentPerform(iterations: 24) { index in
+                let client = HTTPClient(port: port)
+                let outcome: String
+                do {
+                    switch index % 4 {
+                    case 0:
+                        let response = try client.call("GET", "/sessions/\(other)/known")
+                        outcome = "get \(response.status)"
+                    case 1:
+                        let response = try client.call("POST", "/customers/\(other)", json: #"{"index": \#(index)}"#)
+                        outcome = "insert \(response.status)"
+                    case 2:
+                        let response = try client.call("GET", "/sessions/\(other)?limit=5")
+                        outcome = "find \(response.status)"
+                    default:
+                        let response = try client.call("GET", "/healthz", key: nil)
+                        outcome = "health \(response.status)"
+                    }
+                } catch {
+                    outcome = "failed: \(error)"
+                }
+                outcomes.append(outcome)
+            }
+            done.signal()
+        }
+        let finished = done.wait(timeout: .now() + 60) == .success
+        #expect(finished, "other clients were still waiting after 60 s while one request was blocked")
+        if !finished {
+            lock.release()
+            _ = done.wait(timeout: .now() + 120)
+        }
+        let results = outcomes.all
+        #expect(results.count == 24)
+        for result in results {
+            #expect(result.hasSuffix(" 200") || result == "insert 201", "\(result)")
+        }
+        #expect(results.filter { $0 == "insert 201" }.count == 6)
+
+        // The PATCH is still pending: nothing came back on its connection, and it still waits for the lock.
+        if finished {
+            #expect(!blocked.waitReadable(seconds: 0), "the blocked PATCH answered while the row was locked")
+            #expect(RowLock.waitingBackends(schema: service.schema, table: "parlant_sessions_\(collection)") >= 1)
+        }
+
+        lock.release()
+        let response = try blocked.readResponse(timeout: 60)
+        #expect(response.status == 200)
+        #expect(response.object["title"] as? String == "after")
+        #expect(try client.call("GET", "/customers/\(other)?count=exact").object["total_count"] as? Int == 6)
+    }
+
+    @Test func idleConnectionIsClosedAfterConnectionTimeout() throws {
+        let (process, port) = try ServiceProcess.serve(
+            schema: TestPostgres.uniqueSchema("idle"), extra: ["CONNECTION_TIMEOUT": "1"])
+        let socket = try #require(RawSocket.connect(port: port))
+        try socket.send(RawSocket.request("GET", "/healthz", port: port))
+        #expect(try socket.readResponse(timeout: 30).status == 200)
+        // Idle from now on: the server must hang up by itself. The bound is generous, not a timing test.
+        let outcome = socket.receive(timeout: 30)
+        #expect(outcome == .closed || outcome == .failed, "idle connection was not closed: \(outcome)")
+        process.signal(SIGTERM)
+        #expect(process.waitForExit() == 0)
+    }
+
+    @Test func aSlowRequestIsNotCutOffByTheIdleConnectionTimeout() throws {
+        let schema = TestPostgres.uniqueSchema("slowidle")
+        defer { _ = try? TestPostgres.sql("DROP SCHEMA IF EXISTS \(unsafeSQL: "\"\(schema)\"") CASCADE") }
+        let (process, port) = try ServiceProcess.serve(schema: schema, extra: ["CONNECTION_TIMEOUT": "1"])
+        let client = HTTPClient(port: port)
+        #expect(try client.call("POST", "/sessions/sessions", json: #"{"id": "w1"}"#).status == 201)
+        let lock = try RowLock(schema: schema, table: "parlant_sessions", id: "w1")
+        defer { lock.release() }
+        let waiting = try #require(RawSocket.connect(port: port))
+        try waiting.send(RawSocket.request("PATCH", "/sessions/sessions/w1", port: port, json: #"{"x": 1}"#))
+        try #require(RowLock.waitUntilBlocked(schema: schema, table: "parlant_sessions"))
+        // The client waits for its answer well past CONNECTION_TIMEOUT; waiting is not being idle.
+        sleep(3)
+        lock.release()
+        let response = try waiting.readResponse(timeout: 30)
+        #expect(response.status == 200)
+        #expect(response.object["x"] as? Int == 1)
+        process.signal(SIGTERM)
+        #expect(process.waitForExit() == 0)
+    }
+
+    @Test func connectionLimitRefusesSurplusConnectionsUntilOneCloses() throws {
+        let (process, port) = try ServiceProcess.serve(
+            schema: TestPostgres.uniqueSchema("limit"),
+            extra: ["CONNECTION_LIMIT": "2", "CONNECTION_TIMEOUT": "120"])
+        let first = try #require(RawSocket.connect(port: port))
+        let second = try #require(RawSocket.connect(port: port))
+        for socket in [first, second] {
+            try socket.send(RawSocket.request("GET", "/healthz", port: port))
+            #expect(try socket.readResponse(timeout: 30).status == 200)
+        }
+
+        // A third connection, while two are open, is not served: refused, closed, or left unanswered.
+        if let third = RawSocket.connect(port: port) {
+            try? third.send(RawSocket.request("GET", "/healthz", port: port))
+            let outcome = third.receive(timeout: 3)
+            #expect(outcome != .data, "a third connection was served beyond CONNECTION_LIMIT=2: \(third.received)")
+            third.close()
+        }
+        // The two admitted connections still work.
+        try second.send(RawSocket.request("GET", "/healthz", port: port))
+        #expect(try second.readResponse(timeout: 30).status == 200)
+
+        // Once one closes, a new connection is served (the server may take a moment to notice the close).
+        first.close()
+        var served = false
+        let deadline = Date().addingTimeInterval(20)
+        while !served && Date() < deadline {
+            if let next = RawSocket.connect(port: port) {
+                try? next.send(RawSocket.request("GET", "/healthz", port: port))
+                served = (try? next.readResponse(timeout: 2).status) == 200
+            }
+            if !served { usleep(100_000) }
+        }
+        #expect(served, "no new connection was served after one of the two closed")
+        process.signal(SIGTERM)
+        #expect(process.waitForExit() == 0)
+    }
+
+    @Test func keepAliveServesSeveralRequestsOnOneConnection() throws {
+        let service = TestService.shared
+        let collection = TestService.uniqueCollection("keep")
+        let socket = try #require(RawSocket.connect(port: service.port))
+        let requests = [
+            RawSocket.request("GET", "/healthz", port: service.port),
+            RawSocket.request("POST", "/sessions/\(collection)", port: service.port, json: #"{"id": "k1"}"#),
+            RawSocket.request("GET", "/sessions/\(collection)/k1", port: service.port),
+            RawSocket.request(
+                "PATCH", "/sessions/\(collection)/k1", port: service.port, json: #"{"a": 1}"#),
+            RawSocket.request("GET", "/sessions/\(collection)", port: service.port),
+            RawSocket.request("DELETE", "/sessions/\(collection)/k1", port: service.port),
+        ]
+        var statuses: [Int] = []
+        for bytes in requests {
+            try socket.send(bytes)
+            let response = try socket.readResponse(timeout: 30)
+            statuses.append(response.status)
+            #expect(response.header("connection")?.lowercased() != "close")
+        }
+        // `RawSocket` never reconnects, so one socket served all of them.
+        #expect(statuses == [200, 201, 200, 200, 200, 200])
+
+        // Two requests sent back to back (pipelined) on the same connection are both answered, in order.
+        let pipelined = RawSocket.connect(port: service.port)
+        let both = try #require(pipelined)
+        try both.send(
+            RawSocket.request("GET", "/sessions/\(collection)/k1", port: service.port)
+                + RawSocket.request("GET", "/healthz", port: service.port))
+        #expect(try both.readResponse(timeout: 30).status == 404)
+        #expect(try both.readResponse(timeout: 30).status == 200)
+    }
+
+    @Test func oversizedBodyIsRefusedFromContentLengthBeforeItIsSent() throws {
+        let service = TestService.shared
+        let socket = try #require(RawSocket.connect(port: service.port))
+        let head =
+            "POST /sessions/\(TestService.uniqueCollection("big")) HTTP/1.1\r\nHost: 127.0.0.1:\(service.port)\r\n"
+            + "Authorization: Bearer \(TestService.key)\r\nContent-Type: application/json\r\n"
+            + "Content-Length: 100000000\r\n\r\n"
+        try socket.send(Array(head.utf8))
+        // Not one byte of the body is sent; the answer must come anyway.
+        let response = try socket.readResponse(timeout: 30)
+        #expect(response.status == 413)
+        #expect(response.header("content-type")?.hasPrefix("application/json") == true)
+        #expect(response.errorCode == "payload_too_large")
+    }
+}
+
+// MARK: Helpers
+
+extension RawSocket {
+    /// One request's bytes, with Host, the service key and, for a JSON body, its headers.
+    static func request(
+        _ method: String,
+        _ target: String,
+        port: Int,
+        json: String? = nil,
+        key: String? = TestService.key
+    ) -> [UInt8] {
+        var head = "\(method) \(target) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\n"
+        if let key { head += "Authorization: Bearer \(key)\r\n" }
+        if let json { head += "Content-Type: application/json\r\nContent-Length: \(json.utf8.count)\r\n" }
+        head += "\r\n"
+        return Array(head.utf8) + Array((json ?? "").utf8)
+    }
+}
+
+/// Results collected from several threads.
+final class ConcurrentResults: @unchecked Sendable {
+    private let lock = NSLock()
+    private var items: [String] = []
+
+    func append(_ item: String) {
+        lock.withLock { items.append(item) }
+    }
+
+    var all: [String] { lock.withLock { items } }
+}
+
+/// A transaction, on a connection of its own, that holds `SELECT ... FOR UPDATE` on one document's row
+/// so that a request writing that document blocks until `release()`.
+final class RowLock {
+    private var connection: PostgresConnection?
+
+    init(schema: String, table: String, id: String) throws {
+        let connection = try PostgresConnection(
+            conninfo: TestPostgres.url, connectTimeoutSeconds: 5, usesPreparedStatements: false)
+        try connection.execute("BEGIN")
+        let rows = try connection.query(
+            "SELECT id FROM \(unsafeSQL: "\"\(schema)\".\"\(table)\"") WHERE id = \(bind: id) FOR UPDATE"
+        ).rows
+        guard rows.count == 1 else { throw HTTPClient.Failure(description: "no row \(id) in \(schema).\(table)") }
+        self.connection = connection
+    }
+
+    /// Ends the transaction (idempotent).
+    func release() {
+        if let connection { try? connection.execute("ROLLBACK") }
+        connection = nil
+    }
+
+    deinit {
+        release()
+    }
+
+    /// How many of the service's database sessions are waiting for a lock in a statement on `table`.
+    static func waitingBackends(schema: String, table: String) -> Int {
+        let rows = try? TestPostgres.sql(
+            """
+            SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' \
+            AND application_name = 'parlant-docstore' AND position(\(bind: schema) in query) > 0 \
+            AND position(\(bind: table) in query) > 0
+            """)
+        return rows?.first?.first.flatMap { $0 }.flatMap { Int($0) } ?? 0
+    }
+
+    /// Waits (up to `timeout` seconds) until a service session waits for a lock on `table`.
+    static func waitUntilBlocked(schema: String, table: String, timeout: Double = 30) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if waitingBackends(schema: schema, table: table) > 0 { return true }
+            usleep(50_000)
+        }
+        return false
+    }
+}
+
+/// One TCP connection driven byte by byte, for what `HTTPClient` hides: whether anything arrived yet
+/// and whether the server hung up. It never reconnects.
+final class RawSocket {
+    enum Outcome: Equatable {
+        /// Bytes arrived.
+        case data
+        /// The server closed the connection (recv returned 0).
+        case closed
+        /// recv failed (for example, connection reset).
+        case failed
+        /// Nothing happened within the time allowed.
+        case timedOut
+    }
+
+    struct Response {
+        let status: Int
+        let headers: [(name: String, value: String)]
+        let body: [UInt8]
+
+        func header(_ name: String) -> String? {
+            headers.first { $0.name.lowercased() == name.lowercased() }?.value
+        }
+
+        var object: [String: Any] {
+            (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any] ?? [:]
+        }
+
+        var errorCode: String? { (object["error"] as? [String: Any])?["code"] as? String }
+    }
+
+    private var socket: Int32
+    private var buffer: [UInt8] = []
+    /// Every byte received so far, for messages.
+    private(set) var received: [UInt8] = []
+
+    private init(socket: Int32) {
+        self.socket = socket
+    }
+
+    /// A connection to the loopback port, or nil when it is refused.
+    static func connect(port: Int) -> RawSocket? {
+        let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard socket >= 0 else { return nil }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                Glibc.connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard result == 0 else {
+            Glibc.close(socket)
+            return nil
+        }
+        return RawSocket(socket: socket)
+    }
+
+    func close() {
+        if socket >= 0 { Glibc.close(socket) }
+        socket = -1
+    }
+
+    deinit {
+        close()
+    }
+
+    func send(_ bytes: [UInt8]) throws {
+        var sent = 0
+        while sent < bytes.count {
+            let count = bytes[sent...].withUnsafeBytes {
+                Glibc.send(socket, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL))
+            }
+            guard count > 0 else { throw HTTPClient.Failure(description: "send failed: errno \(errno)") }
+            sent += count
+        }
+    }
+
+    /// Whether bytes (or the end of the stream) are ready to read within `seconds`.
+    func waitReadable(seconds: Double) -> Bool {
+        if !buffer.isEmpty { return true }
+        var descriptor = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
+        return poll(&descriptor, 1, Int32(seconds * 1000)) > 0
+    }
+
+    /// Reads once, waiting up to `timeout` seconds; received bytes are kept for `readResponse`.
+    func receive(timeout: Double) -> Outcome {
+        guard waitReadable(seconds: timeout) else { return .timedOut }
+        if !buffer.isEmpty { return .data }
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        let count = chunk.withUnsafeMutableBytes { recv(socket, $0.baseAddress, $0.count, 0) }
+        if count < 0 { return .failed }
+        if count == 0 { return .closed }
+        buffer.append(contentsOf: chunk[0..<count])
+        received.append(contentsOf: chunk[0..<count])
+        return .data
+    }
+
+    /// Reads one whole response (Content-Length or chunked), failing after `timeout` seconds.
+    func readResponse(timeout: Double) throws -> Response {
+        let deadline = Date().addingTimeInterval(timeout)
+        func more() throws {
+            let remaining = deadline.timeIntervalSinceNow
+            guard remaining > 0 else { throw HTTPClient.Failure(description: "no complete response in \(timeout) s") }
+            let before = buffer.count
+            switch receive(timeout: remaining) {
+            case .data where buffer.count > before: return
+            case .data, .timedOut: throw HTTPClient.Failure(description: "no complete response in \(timeout) s")
+            case .closed: throw HTTPClient.Failure(description: "connection closed mid-response")
+            case .failed: throw HTTPClient.Failure(description: "recv failed: errno \(errno)")
+            }
+        }
+        func line() throws -> String {
+            while true {
+                if let end = buffer.firstIndex(of: UInt8(ascii: "\n")) {
+                    var bytes = buffer[..<end]
+                    if bytes.last == UInt8(ascii: "\r") { bytes = bytes.dropLast() }
+                    buffer.removeSubrange(...end)
+                    return String(decoding: bytes, as: UTF8.self)
+                }
+                try more()
+            }
+        }
+        func bytes(_ count: Int) throws -> [UInt8] {
+            while buffer.count < count { try more() }
+            let taken = Array(buffer[..<count])
+            buffer.removeSubrange(..<count)
+            return taken
+        }
+        let statusLine = try line()
+        let parts = statusLine.split(separator: " ", maxSplits: 2)
+        guard parts.count >= 2, let status = Int(parts[1]) else {
+            throw HTTPClient.Failure(description: "bad status line '\(statusLine)'")
+        }
+        var headers: [(name: String, value: String)] = []
+        while true {
+            let text = try line()
+            if text.isEmpty { break }
+            guard let colon = text.firstIndex(of: ":") else { continue }
+            headers.append(
+                (String(text[..<colon]), text[text.index(after: colon)...].trimmingCharacters(in: .whitespaces)))
+        }
+        let response = Response(status: status, headers: headers, body: [])
+        var body: [UInt8] = []
+        if response.header("transfer-encoding")?.lowercased().contains("chunked") == true {
+            while true {
+                let sizeLine = try line()
+                guard let size = Int(sizeLine.split(separator: ";").first ?? "", radix: 16) else {
+                    throw HTTPClient.Failure(description: "bad chunk size '\(sizeLine)'")
+                }
+                if size == 0 {
+                    while try !line().isEmpty {}
+                    break
+                }
+                body += try bytes(size)
+                _ = try line()
+            }
+        } else if let length = response.header("content-length").flatMap({ Int($0) }) {
+            body = try bytes(length)
+        }
+        return Response(status: status, headers: headers, body: body)
+    }
+}
