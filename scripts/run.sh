@@ -28,8 +28,9 @@ if ! command -v swift >/dev/null && [[ -x /opt/swift/usr/bin/swift ]]; then
     export PATH="/opt/swift/usr/bin:$PATH"
 fi
 
-log "building the release binary (swift build -c release)"
-swift build -c release --product docstore >&2
+# Built as the Dockerfile builds it (the Swift runtime linked in), so this is the binary the image ships.
+log "building the release binary (swift build -c release --static-swift-stdlib)"
+swift build -c release --product docstore --static-swift-stdlib >&2
 binary="$(swift build -c release --show-bin-path)/docstore"
 
 if [[ -z "${DATABASE_URL:-}${SUPABASE_URL:-}${SUPABASE_DB_HOST:-}" ]]; then

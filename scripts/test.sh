@@ -1,19 +1,37 @@
 #!/usr/bin/env bash
-# The project's test command. Installs the apt dependencies, starts the
-# throwaway PostgreSQL server (exported as TEST_DATABASE_URL), builds with
-# warnings as errors and runs the tests. Extra arguments go to `swift test`.
+# The project's test command: everything CI checks, in one run.
 #
-# Usage:  scripts/test.sh                      all tests
-#         scripts/test.sh --filter StoreTests  some tests
+#   1. installs the apt dependencies and starts the throwaway PostgreSQL (exported as
+#      TEST_DATABASE_URL);
+#   2. builds with warnings as errors and runs the Swift tests (the core library against that
+#      PostgreSQL, the HTTP service in process and as the docstore executable, over real sockets);
+#   3. scripts/openapi-check.sh: the OpenAPI file validates, matches the router, and schemathesis
+#      finds nothing against the live service;
+#   4. the Python client's tests (clients/python) against the live service;
+#   5. starts the service the way the README starts it (scripts/run.sh: a release build), runs
+#      scripts/smoke.sh against it, and stops it with SIGTERM (it must exit 0);
+#   6. scripts/docker-check.sh on that release binary.
 #
-# The PostgreSQL server is left running afterwards (stop it with
-# scripts/pg-stop.sh). Exit status: that of the build, else of the tests.
+# Usage:  scripts/test.sh                        all of the above
+#         scripts/test.sh --filter RouteTests    only steps 1-2, with these `swift test` arguments
+#
+# The PostgreSQL server is left running afterwards (stop it with scripts/pg-stop.sh).
+# Exit status: non-zero at the first step that fails, which is named.
 
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 cd "$repo"
 
 log() { printf 'test: %s\n' "$*"; }
+fail() {
+    log "FAILED: $*"
+    log "PostgreSQL is still running at ${TEST_DATABASE_URL:-?}; stop it with scripts/pg-stop.sh"
+    exit 1
+}
+
+case "${1:-}" in
+    -h | --help) sed -n '2,/^$/s/^# \{0,1\}//p' "$0"; exit 0 ;;
+esac
 
 bash scripts/install-deps.sh
 if ! command -v swift >/dev/null && [[ -x /opt/swift/usr/bin/swift ]]; then
@@ -25,22 +43,58 @@ TEST_DATABASE_URL="$(bash scripts/pg-start.sh)"
 export TEST_DATABASE_URL
 log "TEST_DATABASE_URL=$TEST_DATABASE_URL"
 
-left_running() {
-    log "PostgreSQL is still running at $TEST_DATABASE_URL; stop it with scripts/pg-stop.sh"
-}
-
 log "swift build --build-tests -Xswiftc -warnings-as-errors"
-status=0
-swift build --build-tests -Xswiftc -warnings-as-errors || status=$?
-if ((status != 0)); then
-    log "build failed with status $status"
-    left_running
-    exit "$status"
-fi
+swift build --build-tests -Xswiftc -warnings-as-errors || fail "swift build"
 
 log "swift test --skip-build${*:+ $*}"
-swift test --skip-build "$@" || status=$?
+swift test --skip-build "$@" || fail "swift test"
+if (($# > 0)); then
+    log "swift test passed (only the Swift tests run when arguments are given)"
+    exit 0
+fi
 
-log "swift test exited with status $status"
-left_running
-exit "$status"
+debug_binary="$(swift build --show-bin-path)/docstore"
+
+log "scripts/openapi-check.sh"
+DOCSTORE_BIN="$debug_binary" bash scripts/openapi-check.sh || fail "scripts/openapi-check.sh"
+
+if [[ -f scripts/test-python-client.sh ]]; then
+    log "scripts/test-python-client.sh"
+    DOCSTORE_BIN="$debug_binary" bash scripts/test-python-client.sh || fail "scripts/test-python-client.sh"
+fi
+
+log "starting the service as the README does (scripts/run.sh), for scripts/smoke.sh"
+port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+key="$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+run_log="$(mktemp)"
+schema="smoke_$(head -c 4 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+HOST=127.0.0.1 PORT="$port" SERVICE_KEY="$key" SUPABASE_SCHEMA="$schema" DATABASE_URL="$TEST_DATABASE_URL" \
+    bash scripts/run.sh >"$run_log" 2>&1 &
+run_pid=$!
+stop_service() { kill -TERM "$run_pid" 2>/dev/null || true; }
+trap stop_service EXIT
+for _ in $(seq 900); do
+    grep -q "listening on" "$run_log" && break
+    kill -0 "$run_pid" 2>/dev/null || { cat "$run_log"; fail "scripts/run.sh exited before listening"; }
+    sleep 1
+done
+grep -q "listening on" "$run_log" || { cat "$run_log"; fail "scripts/run.sh did not start listening"; }
+
+log "scripts/smoke.sh http://127.0.0.1:$port"
+SERVICE_KEY="$key" bash scripts/smoke.sh "http://127.0.0.1:$port" || { tail -20 "$run_log"; fail "scripts/smoke.sh"; }
+
+log "stopping the service with SIGTERM"
+kill -TERM "$run_pid"
+status=0
+wait "$run_pid" || status=$?
+trap - EXIT
+((status == 0)) || { tail -20 "$run_log"; fail "the service exited with status $status after SIGTERM"; }
+grep -q "stopped" "$run_log" || fail "the service did not log that it stopped"
+psql "$TEST_DATABASE_URL" -qc "DROP SCHEMA IF EXISTS \"$schema\" CASCADE" >/dev/null 2>&1 || true
+
+log "scripts/docker-check.sh"
+DOCSTORE_BIN="$(swift build -c release --show-bin-path)/docstore" bash scripts/docker-check.sh ||
+    fail "scripts/docker-check.sh"
+
+log "all checks passed"
+log "PostgreSQL is still running at $TEST_DATABASE_URL; stop it with scripts/pg-stop.sh"
