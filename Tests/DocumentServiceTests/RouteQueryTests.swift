@@ -445,25 +445,30 @@ import Testing
 
     // MARK: :ensureIndexes
 
-    @Test func updateOneNeverChangesAnID() throws {
+    @Test func updateOneRenamesWithAnIDInParamsAsParlantDoes() throws {
         let client = TestService.shared.client()
         let collection = TestService.uniqueCollection()
-        try RouteCheck.insert(client, collection, ["id": "keep", "k": "a"])
-        for upsert in ["false", "true"] {
-            let renamed = try client.call(
-                "POST", "/sessions/\(collection):updateOne",
-                json: #"{"where": {"k": "a"}, "params": {"id": "other", "n": 1}, "upsert": \#(upsert)}"#)
-            RouteCheck.expectError(renamed, status: 400, code: "invalid_document")
-        }
-        // Repeating the matched document's own id is how Parlant upserts whole documents.
-        let same = try client.call(
+        try RouteCheck.insert(client, collection, ["id": "old", "k": "a"])
+        try RouteCheck.insert(client, collection, ["id": "taken", "k": "b"])
+        // Parlant replaces a context variable's value by upserting a document with a new id.
+        let renamed = try client.call(
             "POST", "/sessions/\(collection):updateOne",
-            json: #"{"where": {"id": "keep"}, "params": {"id": "keep", "k": "a", "n": 2}, "upsert": true}"#)
-        #expect(same.status == 200, "\(same.text)")
-        #expect(same.object["matched_count"] as? Int == 1)
-        #expect(try RouteCheck.rowCount(collection) == 1)
-        #expect(try client.call("GET", "/sessions/\(collection)/keep").object["n"] as? Int == 2)
-        #expect(try client.call("GET", "/sessions/\(collection)/other").status == 404)
+            json: #"{"where": {"k": "a"}, "params": {"id": "new", "n": 1}, "upsert": true}"#)
+        #expect(renamed.status == 200, "\(renamed.text)")
+        #expect(renamed.object["matched_count"] as? Int == 1)
+        #expect(try client.call("GET", "/sessions/\(collection)/old").status == 404)
+        let moved = try client.call("GET", "/sessions/\(collection)/new")
+        #expect(moved.object["k"] as? String == "a" && moved.object["n"] as? Int == 1, "\(moved.text)")
+        // The id column follows `data`, so the renamed document is found by id in SQL too.
+        let rows = try TestPostgres.sql(
+            "SELECT id, data ->> 'id' FROM \(unsafeSQL: TestService.shared.schema).\(unsafeSQL: "parlant_sessions_" + collection) ORDER BY id"
+        )
+        #expect(rows == [["new", "new"], ["taken", "taken"]])
+        let clash = try client.call(
+            "POST", "/sessions/\(collection):updateOne", json: #"{"where": {"k": "a"}, "params": {"id": "taken"}}"#)
+        RouteCheck.expectError(clash, status: 409, code: "duplicate_id")
+        #expect(try client.call("GET", "/sessions/\(collection)/new").object["k"] as? String == "a")
+        #expect(try RouteCheck.rowCount(collection) == 2)
     }
 
     @Test func ensureIndexesTakesFieldNamesWithCapitals() throws {

@@ -93,7 +93,8 @@ extension DocumentCollection {
     }
 
     /// Merges `params` into the first document matching `filter` (in `creation_utc`, `id` order) in one
-    /// atomic statement. With `upsert`, when none matches, inserts the filter's top-level equalities
+    /// atomic statement. As in Parlant (`{**existing, **params}`), an `id` in `params` renames the document
+    /// (Parlant's context variable values are replaced that way); a taken id fails with `duplicate_id`. With `upsert`, when none matches, inserts the filter's top-level equalities
     /// merged with `params` (with `id` and `creation_utc` generated when absent).
     public func updateOne(
         _ filter: Where,
@@ -106,23 +107,10 @@ extension DocumentCollection {
             FROM (SELECT \(bind: JSONValue.object(patch).serialized)::jsonb AS patch) p \
             WHERE target.id = (SELECT id FROM \(table.name.sql) WHERE \(table.condition(filter)) \
             ORDER BY creation_utc, id LIMIT 1 FOR UPDATE) \
-            AND (NOT p.patch ? 'id' OR p.patch ->> 'id' = target.id) \
             RETURNING \(Self.targetSelection)
             """
-        // An `id` in params may only repeat the matched document's id: ids are never changed.
-        let renames: SQLQuery = """
-            SELECT 1 FROM \(table.name.sql) WHERE \(table.condition(filter)) \
-            AND id <> \(bind: patch["id"]?.stringValue ?? "") LIMIT 1
-            """
-        let renameRefused = DocumentStoreError.invalidDocument(
-            "params.id differs from the id of the document the filter matches; ids cannot be changed"
-        )
         guard upsert else {
-            let row = try read(orEmpty: nil) { connection -> [String?]? in
-                if let row = try connection.query(update).rows.first { return row }
-                if patch["id"] != nil, try !connection.query(renames).rows.isEmpty { throw renameRefused }
-                return nil
-            }
+            let row = try read(orEmpty: nil) { connection in try connection.query(update).rows.first }
             return UpdateOutcome(row: row, inserted: false)
         }
         var document = Self.equalities(in: filter)
@@ -139,7 +127,6 @@ extension DocumentCollection {
                 if let row = try connection.query(update).rows.first {
                     return UpdateOutcome(row: row, inserted: false)
                 }
-                if patch["id"] != nil, try !connection.query(renames).rows.isEmpty { throw renameRefused }
                 return try connection.query(insert).rows.first.map { UpdateOutcome(row: $0, inserted: true) }
             }
             if let outcome { return outcome }
