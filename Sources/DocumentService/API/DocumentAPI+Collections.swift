@@ -35,15 +35,8 @@ extension DocumentAPI {
         for item in list {
             guard let index = item.objectValue else { throw invalid }
             try RequestBody.allow(only: ["fields", "unique"], in: index)
-            guard let fields = index["fields"]?.arrayValue, !fields.isEmpty else { throw invalid }
-            var keys: [SortKey] = []
-            for field in fields {
-                guard let pair = field.arrayValue, pair.count == 2, let name = pair[0].stringValue,
-                    let direction = pair[1].stringValue, direction == "asc" || direction == "desc"
-                else { throw invalid }
-                let path = try storeCall { () throws(DocumentStoreError) in try FieldPath(name) }
-                keys.append(SortKey(field: path, descending: direction == "desc"))
-            }
+            let keys = try SortKeys.parse(index["fields"] ?? .null, orElse: invalid)
+            guard !keys.isEmpty else { throw invalid }
             let unique = index["unique"] ?? .bool(false)
             guard let isUnique = unique.boolValue else { throw invalid }
             indexes.append(IndexSpec(fields: keys, unique: isUnique))

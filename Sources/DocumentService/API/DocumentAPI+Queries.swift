@@ -22,7 +22,10 @@ extension DocumentAPI {
     func findOne(_ context: RequestContext) throws(APIError) -> HTTPResponse {
         let body = try RequestBody.object(of: context.request, allowed: ["where", "sort"], emptyIsObject: true)
         let filter = try FindParameters.filter(body["where"] ?? .object(JSONObject()))
-        let sort = try Self.sortKeys(body["sort"])
+        let sort = try SortKeys.parse(
+            body["sort"] ?? .null,
+            orElse: .invalidRequest(#"sort must be a list of [field, "asc" or "desc"] pairs."#)
+        )
         let collection = collection(context)
         let found = try storeCall { () throws(DocumentStoreError) in try collection.findOne(filter, sort: sort) }
         return context.json(200, JSONText.object(["document": found?.json ?? "null"]))
@@ -96,21 +99,5 @@ extension DocumentAPI {
             headers.append(("Link", "<\(context.request.path)?\(pairs.joined(separator: "&"))>; rel=\"next\""))
         }
         return context.json(200, FindResultStream.page(page), headers: headers)
-    }
-
-    /// `[[field, "asc"|"desc"], ...]`.
-    private static func sortKeys(_ value: JSONValue?) throws(APIError) -> [SortKey] {
-        guard let value, !value.isNull else { return [] }
-        let invalid = APIError.invalidRequest("sort must be a list of [field, \"asc\" or \"desc\"] pairs.")
-        guard let pairs = value.arrayValue else { throw invalid }
-        var keys: [SortKey] = []
-        for pair in pairs {
-            guard let items = pair.arrayValue, items.count == 2, let field = items[0].stringValue,
-                let direction = items[1].stringValue, direction == "asc" || direction == "desc"
-            else { throw invalid }
-            let path = try storeCall { () throws(DocumentStoreError) in try FieldPath(field) }
-            keys.append(SortKey(field: path, descending: direction == "desc"))
-        }
-        return keys
     }
 }
