@@ -14,12 +14,24 @@
 # and defines the functions below. Messages go to stderr, prefixed with the
 # calling script's name. As root, every server binary runs as the `postgres`
 # system user (initdb and postgres refuse to run as root).
+#
+# PG_INSTANCE=<name> in the environment (letters, digits, _ and -) selects a
+# separate cluster, .data/postgres-<name>, with its own .data/postgres-<name>.log
+# and .data/postgres-<name>.port, for every script: fault tests start, restart
+# and stop such a private server without touching the shared one. Unset or
+# empty, the paths are the ones above.
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)"
 DATA_ROOT="$REPO_ROOT/.data"
-PG_DATA_DIR="$DATA_ROOT/postgres"
-PG_LOG_FILE="$DATA_ROOT/postgres.log"
-PG_PORT_FILE="$DATA_ROOT/postgres.port"
+PG_INSTANCE="${PG_INSTANCE:-}"
+if [[ -n $PG_INSTANCE && ! $PG_INSTANCE =~ ^[A-Za-z0-9_-]+$ ]]; then
+    printf '%s: error: PG_INSTANCE may hold only letters, digits, _ and -\n' "$(basename "$0")" >&2
+    exit 1
+fi
+PG_NAME="postgres${PG_INSTANCE:+-$PG_INSTANCE}"
+PG_DATA_DIR="$DATA_ROOT/$PG_NAME"
+PG_LOG_FILE="$DATA_ROOT/$PG_NAME.log"
+PG_PORT_FILE="$DATA_ROOT/$PG_NAME.port"
 PG_OS_USER=postgres          # system user that owns the cluster when run as root
 PG_CONF_NAME=scripts.conf    # our settings, included from postgresql.conf
 PG_WAIT_SECONDS=30

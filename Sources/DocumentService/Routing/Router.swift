@@ -104,6 +104,7 @@ struct Router: Sendable {
             guard let decoded = PercentEncoding.decode(id, plusIsSpace: false) else {
                 throw .invalidRequest("The id in the path is not valid percent-encoded UTF-8.")
             }
+            guard !decoded.utf8.contains(0) else { throw .invalidRequest("The id in the path contains NUL (%00).") }
             parameters.id = decoded
         }
         return parameters

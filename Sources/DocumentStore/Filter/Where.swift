@@ -58,6 +58,7 @@ public struct FieldPath: Sendable, Hashable, CustomStringConvertible {
     /// Splits `dotted` at dots; empty segments and over-long paths are errors.
     public init(_ dotted: String) throws(DocumentStoreError) {
         guard !dotted.isEmpty else { throw .invalidFilter("a field name is empty") }
+        guard !dotted.utf8.contains(0) else { throw .invalidFilter("a field name contains the NUL character") }
         guard dotted.utf8.count <= Self.maximumLength else {
             throw .invalidFilter("a field name is longer than \(Self.maximumLength) bytes")
         }

@@ -99,8 +99,14 @@ private struct WhereParser {
 
     private func scalar(_ value: JSONValue, at path: String) throws(DocumentStoreError) -> Scalar {
         switch value {
-        case .string(let text): return .string(text)
-        case .number(let literal): return .number(literal)
+        case .string(let text):
+            guard !text.utf8.contains(0) else { throw .invalidFilter("\(path) contains the NUL character") }
+            return .string(text)
+        case .number(let literal):
+            guard NumericRange.contains(literal) else {
+                throw .invalidFilter("\(path) is a number beyond PostgreSQL's numeric range")
+            }
+            return .number(literal)
         case .bool(let flag): return .bool(flag)
         case .null: return .null
         case .array, .object:
