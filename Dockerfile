@@ -30,9 +30,10 @@ COPY Sources ./Sources
 # the tests are not compiled.
 COPY Tests ./Tests
 
-# --static-swift-stdlib links the Swift runtime and Foundation into the binary, so the runtime
+# --static-swift-stdlib links the Swift runtime into the binary (the service itself uses no
+# Foundation; swift-argument-parser brings FoundationEssentials, without ICU), so the runtime
 # image needs no Swift libraries: only libpq, libmicrohttpd and OpenSSL (and libstdc++/libgcc_s,
-# which debian:bookworm-slim already has, for apt). Stripped: the symbols are ~17 MB.
+# which debian:bookworm-slim already has, for apt). Stripped, the binary is about 15 MB.
 RUN swift build -c release --product docstore --static-swift-stdlib \
     && install -D -m 0755 "$(swift build -c release --show-bin-path)/docstore" /out/docstore \
     && strip /out/docstore \

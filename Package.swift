@@ -3,7 +3,7 @@ import PackageDescription
 
 let package = Package(
     name: "parlant-docstore",
-    platforms: [.macOS(.v13)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "docstore", targets: ["docstore"]),
         .library(name: "DocumentStore", targets: ["DocumentStore"]),

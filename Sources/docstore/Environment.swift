@@ -1,13 +1,16 @@
 import ArgumentParser
 import DocumentStore
-import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Reading the configuration, shared by the subcommands.
 enum Environment {
     /// The configuration from the environment, or exit status 2 with one line per problem on stderr.
     static func configuration() throws -> Configuration {
         do {
-            return try Configuration(environment: ProcessInfo.processInfo.environment)
+            return try Configuration(environment: variables)
         } catch {
             exitWithProblems(error)
         }
@@ -15,8 +18,23 @@ enum Environment {
 
     static func exitWithProblems(_ error: ConfigurationError) -> Never {
         for problem in error.problems {
-            FileHandle.standardError.write(Data("configuration error: \(problem)\n".utf8))
+            let line = Array("configuration error: \(problem)\n".utf8)
+            _ = line.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
         }
-        Foundation.exit(2)
+        exit(2)
+    }
+
+    /// The process's environment variables.
+    static var variables: [String: String] {
+        var variables: [String: String] = [:]
+        var entry = environ
+        while let pointer = entry.pointee {
+            let text = String(cString: pointer)
+            if let equals = text.firstIndex(of: "=") {
+                variables[String(text[..<equals])] = String(text[text.index(after: equals)...])
+            }
+            entry += 1
+        }
+        return variables
     }
 }

@@ -1,6 +1,5 @@
 import ArgumentParser
 import DocumentStore
-import Foundation
 
 struct Schema: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -14,7 +13,7 @@ struct Schema: ParsableCommand {
     func run() throws {
         let naming: (schema: String, tablePrefixes: [Store: String])
         do {
-            naming = try Configuration.naming(environment: ProcessInfo.processInfo.environment)
+            naming = try Configuration.naming(environment: Environment.variables)
         } catch {
             Environment.exitWithProblems(error)
         }

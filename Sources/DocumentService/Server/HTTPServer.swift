@@ -1,5 +1,5 @@
 import CMicroHTTPD
-import Foundation
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -40,11 +40,19 @@ public final class HTTPServer: @unchecked Sendable {
     private let settings: Settings
     private let handler: any HTTPHandler
     fileprivate let log: Log
-    /// Guards `daemon`, `requestsInFlight` and `draining`.
-    private let lock = NSCondition()
-    private var daemon: OpaquePointer?
-    private var requestsInFlight = 0
-    private var draining = false
+    /// The running daemon; libmicrohttpd's quiesce and stop may be called from any thread.
+    private struct Daemon: @unchecked Sendable {
+        let pointer: OpaquePointer
+    }
+
+    private struct State {
+        var daemon: Daemon?
+        var requestsInFlight = 0
+        /// Set once the server stops accepting connections.
+        var draining = false
+    }
+
+    private let shared = Mutex(State())
 
     /// The port the server listens on, known after `start()`.
     public private(set) var port = 0
@@ -92,39 +100,38 @@ public final class HTTPServer: @unchecked Sendable {
         guard let started else {
             throw HTTPServerError("cannot listen on \(settings.host):\(settings.port) (in use, or not an address here)")
         }
-        lock.withLock { daemon = started }
+        shared.withLock { $0.daemon = Daemon(pointer: started) }
         port = Int(docstore_mhd_bound_port(started))
     }
 
     /// Stops accepting connections; connections already open are served until `stop()`, and their
     /// responses carry `Connection: close`.
     public func stopAccepting() {
-        lock.withLock {
-            guard let daemon, !draining else { return }
-            draining = true
-            let listener = MHD_quiesce_daemon(daemon)
+        shared.withLock { state in
+            guard let daemon = state.daemon, !state.draining else { return }
+            state.draining = true
+            let listener = MHD_quiesce_daemon(daemon.pointer)
             if listener >= 0 { close(listener) }
         }
     }
 
     /// Waits until no request is in flight, for at most `timeout`; returns whether none is.
     public func waitForRequestsInFlight(timeout: Duration) -> Bool {
-        let deadline = Date().addingTimeInterval(Double(timeout.components.seconds))
-        lock.lock()
-        defer { lock.unlock() }
-        while requestsInFlight > 0 {
-            if !lock.wait(until: deadline) { return requestsInFlight == 0 }
+        let deadline = ContinuousClock.now + timeout
+        while shared.withLock({ $0.requestsInFlight }) > 0 {
+            guard ContinuousClock.now < deadline else { return false }
+            usleep(10_000)
         }
         return true
     }
 
     /// Closes every connection and stops the server's threads; a request still in flight is waited for.
     public func stop() {
-        let stopping: OpaquePointer? = lock.withLock {
-            defer { daemon = nil }
-            return daemon
+        let stopping = shared.withLock { state in
+            defer { state.daemon = nil }
+            return state.daemon
         }
-        if let stopping { MHD_stop_daemon(stopping) }
+        if let stopping { MHD_stop_daemon(stopping.pointer) }
     }
 
     /// Per-connection memory for the request line, headers and read buffer; a URL longer than about half
@@ -138,7 +145,7 @@ public final class HTTPServer: @unchecked Sendable {
     // MARK: Request life cycle, each step on the connection's own thread
 
     fileprivate func begin(target: String) -> RequestState {
-        lock.withLock { requestsInFlight += 1 }
+        shared.withLock { $0.requestsInFlight += 1 }
         return RequestState(target: target)
     }
 
@@ -197,10 +204,7 @@ public final class HTTPServer: @unchecked Sendable {
             line += " (connection ended early: \(Self.describe(reason)))"
         }
         log(.info, line)
-        lock.withLock {
-            requestsInFlight -= 1
-            if requestsInFlight == 0 { lock.broadcast() }
-        }
+        shared.withLock { $0.requestsInFlight -= 1 }
     }
 
     private func queue(_ response: HTTPResponse, on connection: OpaquePointer, for state: RequestState) -> MHD_Result {
@@ -235,7 +239,7 @@ public final class HTTPServer: @unchecked Sendable {
         for (name, value) in response.headers {
             MHD_add_response_header(created, name, value)
         }
-        if lock.withLock({ draining }) {
+        if shared.withLock({ $0.draining }) {
             MHD_add_response_header(created, "Connection", "close")
         }
         return MHD_queue_response(connection, UInt32(response.status), created)

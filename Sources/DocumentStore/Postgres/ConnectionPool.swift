@@ -1,5 +1,3 @@
-import Foundation
-
 /// A bounded set of PostgreSQL connections shared by the threads that serve requests.
 ///
 /// Ownership: a connection is either idle in `idle` (owned by the pool, touched only under `condition`)
@@ -19,7 +17,7 @@ final class ConnectionPool: @unchecked Sendable {
     }
 
     let settings: Settings
-    private let condition = NSCondition()
+    private let condition = Condition()
     private var idle: [PostgresConnection] = []
     /// The connections lent out now, so that their statements can be cancelled at shutdown.
     private var leased: [ObjectIdentifier: PostgresConnection] = [:]
@@ -46,7 +44,7 @@ final class ConnectionPool: @unchecked Sendable {
 
     /// Takes a connection out of the pool; the caller must `release` it exactly once.
     func lease() throws(DatabaseError) -> PostgresConnection {
-        let deadline = Date().addingTimeInterval(settings.acquireTimeout.seconds)
+        let deadline = Condition.deadline(after: settings.acquireTimeout)
         while true {
             condition.lock()
             if isClosed {
@@ -66,7 +64,7 @@ final class ConnectionPool: @unchecked Sendable {
             }
             let signalled = condition.wait(until: deadline)
             condition.unlock()
-            if !signalled && Date() >= deadline {
+            if !signalled {
                 throw DatabaseError(
                     kind: .poolTimeout,
                     detail: "all \(settings.size) connections stayed busy for \(settings.acquireTimeout)"
@@ -142,12 +140,5 @@ final class ConnectionPool: @unchecked Sendable {
         openCount -= 1
         condition.signal()
         condition.unlock()
-    }
-}
-
-extension Duration {
-    var seconds: Double {
-        let parts = components
-        return Double(parts.seconds) + Double(parts.attoseconds) / 1e18
     }
 }

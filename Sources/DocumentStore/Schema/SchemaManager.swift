@@ -1,12 +1,10 @@
-import Foundation
-
 /// Creates collections' tables and indexes on first use, once per process for each collection.
 ///
 /// Safe when several replicas start at once: the DDL runs in a transaction holding transaction-scoped
 /// advisory locks (first the schema's, then the table's), which also work behind a transaction pooler.
 final class SchemaManager: @unchecked Sendable {
     // @unchecked: `ensured` is read and written only while `lock` is held.
-    private let lock = NSLock()
+    private let lock = Condition()
     private var ensured: Set<TableNames> = []
 
     /// Makes sure the collection's tables and indexes exist; returns true when this call created the table.
