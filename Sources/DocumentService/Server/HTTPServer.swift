@@ -135,8 +135,9 @@ public final class HTTPServer: @unchecked Sendable {
     }
 
     /// Per-connection memory for the request line, headers and read buffer; a URL longer than about half
-    /// of it is refused by libmicrohttpd (414).
-    private static let connectionMemoryLimit = 128 * 1024
+    /// of it is refused by libmicrohttpd (414). libmicrohttpd clears it for every request, so it is
+    /// not made larger than long `where` filters in URLs need.
+    private static let connectionMemoryLimit = 64 * 1024
     /// Bytes of an oversized chunked body read and dropped before the connection is closed instead.
     private static let maximumDiscardedBytes = 64 << 20
     /// Bytes handed to a streamed response's reader at a time.

@@ -48,7 +48,7 @@ extension DocumentCollection {
             ORDER BY \(SQLQuery.joined(order, separator: ", ")) LIMIT 1
             """
         return try read(orEmpty: nil) { connection in
-            try connection.query(query).rows.first.map(DocumentTable.document)
+            try connection.query(query, reusable: true).rows.first.map(DocumentTable.document)
         }
     }
 
@@ -71,7 +71,7 @@ extension DocumentCollection {
         }
         let fetch = query.limit.map { $0 + 1 }
         let sql = pageQuery(query.filter, query.cursor, query.descending, limit: fetch, in: table)
-        var rows = try read(orEmpty: []) { connection in try connection.query(sql).rows }
+        var rows = try read(orEmpty: []) { connection in try connection.query(sql, reusable: true).rows }
         var hasMore = false
         if let limit = query.limit, rows.count > limit {
             hasMore = true
@@ -90,7 +90,7 @@ extension DocumentCollection {
     private func count(_ filter: Where, in table: DocumentTable) throws(DocumentStoreError) -> Int {
         let query: SQLQuery = "SELECT count(*) FROM \(table.name.sql) WHERE \(table.condition(filter))"
         return try read(orEmpty: 0) { connection in
-            Int(try connection.query(query).rows.first?.first.flatMap { $0 } ?? "0") ?? 0
+            Int(try connection.query(query, reusable: true).rows.first?.first.flatMap { $0 } ?? "0") ?? 0
         }
     }
 

@@ -110,7 +110,7 @@ extension DocumentCollection {
             RETURNING \(Self.targetSelection)
             """
         guard upsert else {
-            let row = try read(orEmpty: nil) { connection in try connection.query(update).rows.first }
+            let row = try read(orEmpty: nil) { connection in try connection.query(update, reusable: true).rows.first }
             return UpdateOutcome(row: row, inserted: false)
         }
         var document = Self.equalities(in: filter)
@@ -124,10 +124,12 @@ extension DocumentCollection {
         // Another caller may insert the same id between our update and insert: then update again.
         for _ in 0..<3 {
             let outcome = try write { connection -> UpdateOutcome? in
-                if let row = try connection.query(update).rows.first {
+                if let row = try connection.query(update, reusable: true).rows.first {
                     return UpdateOutcome(row: row, inserted: false)
                 }
-                return try connection.query(insert).rows.first.map { UpdateOutcome(row: $0, inserted: true) }
+                return try connection.query(insert, reusable: true).rows.first.map {
+                    UpdateOutcome(row: $0, inserted: true)
+                }
             }
             if let outcome { return outcome }
         }
@@ -142,7 +144,7 @@ extension DocumentCollection {
             RETURNING \(table.selection)
             """
         return try read(orEmpty: nil) { connection in
-            try connection.query(query).rows.first.map(DocumentTable.document)
+            try connection.query(query, reusable: true).rows.first.map(DocumentTable.document)
         }
     }
 
