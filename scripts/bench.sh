@@ -283,7 +283,7 @@ EOF
 # it unnamed; the customer's id is built in SQL here).
 cat >"$pgb/update_one.sql" <<EOF
 \set c random(0, 999)
-UPDATE $qualified AS target SET $merge_set FROM (SELECT :patch::jsonb AS patch) p WHERE target.id = (SELECT id FROM $qualified WHERE "customer_id" = ('cust_' || :c) ORDER BY creation_utc, id LIMIT 1 FOR UPDATE) AND (NOT p.patch ? 'id' OR p.patch ->> 'id' = target.id) RETURNING $target_selection;
+UPDATE $qualified AS target SET $merge_set FROM (SELECT :patch::jsonb AS patch) p WHERE target.id = (SELECT id FROM $qualified WHERE "customer_id" = ('cust_' || :c) ORDER BY creation_utc, id LIMIT 1 FOR UPDATE) RETURNING $target_selection;
 EOF
 # DocumentCollection.find, limit 100 (+1 to know has_more), customer_id=eq.<c> [and the cursor]:
 # one script per customer and position, chosen uniformly, values as literals.
