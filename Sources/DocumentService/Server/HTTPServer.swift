@@ -45,14 +45,13 @@ public final class HTTPServer: @unchecked Sendable {
         let pointer: OpaquePointer
     }
 
-    private struct State {
-        var daemon: Daemon?
-        var requestsInFlight = 0
-        /// Set once the server stops accepting connections.
-        var draining = false
-    }
-
-    private let shared = Mutex(State())
+    /// The daemon, set by `start()` and taken by `stop()`.
+    private let daemon = Mutex<Daemon?>(nil)
+    /// Requests between their request line and their completion. Atomic rather than locked: every
+    /// request of every connection thread touches it twice.
+    private let requestsInFlight = Atomic<Int>(0)
+    /// Set once the server stops accepting connections.
+    private let draining = Atomic<Bool>(false)
 
     /// The port the server listens on, known after `start()`.
     public private(set) var port = 0
@@ -100,16 +99,15 @@ public final class HTTPServer: @unchecked Sendable {
         guard let started else {
             throw HTTPServerError("cannot listen on \(settings.host):\(settings.port) (in use, or not an address here)")
         }
-        shared.withLock { $0.daemon = Daemon(pointer: started) }
+        daemon.withLock { $0 = Daemon(pointer: started) }
         port = Int(docstore_mhd_bound_port(started))
     }
 
     /// Stops accepting connections; connections already open are served until `stop()`, and their
     /// responses carry `Connection: close`.
     public func stopAccepting() {
-        shared.withLock { state in
-            guard let daemon = state.daemon, !state.draining else { return }
-            state.draining = true
+        daemon.withLock { daemon in
+            guard let daemon, !draining.exchange(true, ordering: .sequentiallyConsistent) else { return }
             let listener = MHD_quiesce_daemon(daemon.pointer)
             if listener >= 0 { close(listener) }
         }
@@ -118,7 +116,7 @@ public final class HTTPServer: @unchecked Sendable {
     /// Waits until no request is in flight, for at most `timeout`; returns whether none is.
     public func waitForRequestsInFlight(timeout: Duration) -> Bool {
         let deadline = ContinuousClock.now + timeout
-        while shared.withLock({ $0.requestsInFlight }) > 0 {
+        while requestsInFlight.load(ordering: .sequentiallyConsistent) > 0 {
             guard ContinuousClock.now < deadline else { return false }
             usleep(10_000)
         }
@@ -127,9 +125,9 @@ public final class HTTPServer: @unchecked Sendable {
 
     /// Closes every connection and stops the server's threads; a request still in flight is waited for.
     public func stop() {
-        let stopping = shared.withLock { state in
-            defer { state.daemon = nil }
-            return state.daemon
+        let stopping = daemon.withLock { daemon in
+            defer { daemon = nil }
+            return daemon
         }
         if let stopping { MHD_stop_daemon(stopping.pointer) }
     }
@@ -146,7 +144,7 @@ public final class HTTPServer: @unchecked Sendable {
     // MARK: Request life cycle, each step on the connection's own thread
 
     fileprivate func begin(target: String) -> RequestState {
-        shared.withLock { $0.requestsInFlight += 1 }
+        requestsInFlight.add(1, ordering: .sequentiallyConsistent)
         return RequestState(target: target)
     }
 
@@ -205,7 +203,7 @@ public final class HTTPServer: @unchecked Sendable {
             line += " (connection ended early: \(Self.describe(reason)))"
         }
         log(.info, line)
-        shared.withLock { $0.requestsInFlight -= 1 }
+        requestsInFlight.subtract(1, ordering: .sequentiallyConsistent)
     }
 
     private func queue(_ response: HTTPResponse, on connection: OpaquePointer, for state: RequestState) -> MHD_Result {
@@ -240,7 +238,7 @@ public final class HTTPServer: @unchecked Sendable {
         for (name, value) in response.headers {
             MHD_add_response_header(created, name, value)
         }
-        if shared.withLock({ $0.draining }) {
+        if draining.load(ordering: .relaxed) {
             MHD_add_response_header(created, "Connection", "close")
         }
         return MHD_queue_response(connection, UInt32(response.status), created)
