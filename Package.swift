@@ -44,13 +44,18 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        .target(
+            name: "TestSupport",
+            dependencies: ["DocumentStore"],
+            path: "Tests/TestSupport"
+        ),
         .testTarget(
             name: "DocumentStoreTests",
-            dependencies: ["DocumentStore"]
+            dependencies: ["DocumentStore", "TestSupport"]
         ),
         .testTarget(
             name: "DocumentServiceTests",
-            dependencies: ["DocumentStore", "DocumentService"]
+            dependencies: ["DocumentStore", "DocumentService", "TestSupport"]
         ),
     ]
 )

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import DocumentService
@@ -24,30 +25,13 @@ import Testing
     }
 
     @Test func generatorIsDeterministic() {
-        var first = SplitMix64(seed: 42)
-        var second = SplitMix64(seed: 42)
+        var first = TestRandom(seed: 42)
+        var second = TestRandom(seed: 42)
         let a = (0..<50).map { _ in Fuzz.queryRequest(&first).target }
         let b = (0..<50).map { _ in Fuzz.queryRequest(&second).target }
         #expect(a == b)
-        var third = SplitMix64(seed: 43)
+        var third = TestRandom(seed: 43)
         #expect(a != (0..<50).map { _ in Fuzz.queryRequest(&third).target })
-    }
-}
-
-/// SplitMix64 (Steele, Lea and Flood): a tiny, fast, seedable generator.
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) {
-        state = seed
-    }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
 
@@ -122,7 +106,7 @@ enum Fuzz {
     static func run(
         target: String,
         cases: Int,
-        _ generate: @escaping @Sendable (inout SplitMix64, Int) -> FuzzRequest
+        _ generate: @escaping @Sendable (inout TestRandom, Int) -> FuzzRequest
     ) throws {
         let service = Self.service
         let count = max(1, Int(Double(cases) * scale))
@@ -133,7 +117,7 @@ enum Fuzz {
             let client = service.client()
             var index = worker
             while index < count {
-                var random = SplitMix64(seed: seed ^ salt ^ (UInt64(index) &* 0xD6E8_FEB8_6659_FD93))
+                var random = TestRandom(seed: seed ^ salt ^ (UInt64(index) &* 0xD6E8_FEB8_6659_FD93))
                 let request = generate(&random, index)
                 let problem: String?
                 do {
@@ -191,7 +175,7 @@ enum Fuzz {
     // MARK: Requests
 
     /// A random or mutated filter sent as `?where=` or inside a find/findOne/updateOne/deleteOne body.
-    static func whereRequest(_ random: inout SplitMix64, _ index: Int) -> FuzzRequest {
+    static func whereRequest(_ random: inout TestRandom, _ index: Int) -> FuzzRequest {
         var filter = Array(filterText(&random, depth: 0).utf8)
         if Int.random(in: 0..<5, using: &random) < 2 { filter = mutated(filter, &random) }
         let base = "/sessions/\(collection)"
@@ -223,7 +207,7 @@ enum Fuzz {
     }
 
     /// A find with random PostgREST pairs and parameters, sometimes mutated.
-    static func queryRequest(_ random: inout SplitMix64) -> FuzzRequest {
+    static func queryRequest(_ random: inout TestRandom) -> FuzzRequest {
         var pairs: [String] = []
         for _ in 0..<Int.random(in: 0...5, using: &random) {
             pairs.append(queryPair(&random))
@@ -242,7 +226,7 @@ enum Fuzz {
     }
 
     /// A random or mutated body for :find, :findOne, :updateOne or :deleteOne.
-    static func bodyRequest(_ random: inout SplitMix64, _ index: Int) -> FuzzRequest {
+    static func bodyRequest(_ random: inout TestRandom, _ index: Int) -> FuzzRequest {
         let actions = ["find", "findOne", "updateOne", "deleteOne"]
         let action = actions[Int.random(in: 0..<actions.count, using: &random)]
         let keys = ["where", "limit", "cursor", "sort", "count", "params", "upsert", "wher", "$where", ""]
@@ -288,7 +272,7 @@ enum Fuzz {
         "\\ud800", String(repeating: "f", count: 1025), "a b", "\\n", "%", "a&b=c",
     ]
 
-    static func field(_ random: inout SplitMix64) -> String {
+    static func field(_ random: inout TestRandom) -> String {
         Int.random(in: 0..<3, using: &random) == 0 ? pick(hostileFields, &random) : pick(fields, &random)
     }
 
@@ -309,11 +293,11 @@ enum Fuzz {
         ]
 
     /// A scalar, valid four times in five.
-    static func scalar(_ random: inout SplitMix64) -> String {
+    static func scalar(_ random: inout TestRandom) -> String {
         Int.random(in: 0..<5, using: &random) == 0 ? pick(scalars, &random) : pick(validScalars, &random)
     }
 
-    static func filterText(_ random: inout SplitMix64, depth: Int) -> String {
+    static func filterText(_ random: inout TestRandom, depth: Int) -> String {
         switch Int.random(in: 0..<10, using: &random) {
         case 0:
             return "{}"
@@ -334,7 +318,7 @@ enum Fuzz {
         }
     }
 
-    static func operand(_ random: inout SplitMix64) -> String {
+    static func operand(_ random: inout TestRandom) -> String {
         if Int.random(in: 0..<4, using: &random) == 0 { return scalar(&random) }
         let operations = (0..<Int.random(in: 1...2, using: &random)).map { _ -> String in
             let name =
@@ -351,12 +335,12 @@ enum Fuzz {
         return "{\(operations.joined(separator: ","))}"
     }
 
-    static func quotedField(_ random: inout SplitMix64) -> String {
+    static func quotedField(_ random: inout TestRandom) -> String {
         "\"\(field(&random))\""
     }
 
     /// Any JSON value (sometimes nested), as text.
-    static func anyValue(_ random: inout SplitMix64, depth: Int = 1) -> String {
+    static func anyValue(_ random: inout TestRandom, depth: Int = 1) -> String {
         switch Int.random(in: 0..<8, using: &random) {
         case 0 where depth < 4:
             let items = (0..<Int.random(in: 0...3, using: &random)).map { _ in anyValue(&random, depth: depth + 1) }
@@ -388,7 +372,7 @@ enum Fuzz {
     ]
     .map { Array($0.utf8) }
 
-    static func queryPair(_ random: inout SplitMix64) -> String {
+    static func queryPair(_ random: inout TestRandom) -> String {
         switch Int.random(in: 0..<12, using: &random) {
         case 0:
             return "limit="
@@ -411,7 +395,7 @@ enum Fuzz {
     }
 
     /// A valid cursor of a seeded document, a forged one, or junk.
-    static func randomCursor(_ random: inout SplitMix64) -> String {
+    static func randomCursor(_ random: inout TestRandom) -> String {
         let jsons = [
             #"["2024-05-01T12:00:00.000000+00:00","d1"]"#, #"["","d1"]"#, #"["a",""]"#, #"["a","b","c"]"#, #"[1,2]"#,
             #"{"a":1}"#, #""x""#, "[", #"["\u0000","x"]"#, #"["zzzz","\ud800"]"#,
@@ -433,7 +417,7 @@ enum Fuzz {
 
     /// `bytes` with one to three random mutations: operator swaps, junk inserted, a range deleted or duplicated,
     /// truncation, extra nesting.
-    static func mutated(_ bytes: [UInt8], _ random: inout SplitMix64, pool: [[UInt8]] = junk) -> [UInt8] {
+    static func mutated(_ bytes: [UInt8], _ random: inout TestRandom, pool: [[UInt8]] = junk) -> [UInt8] {
         var bytes = bytes
         for _ in 0..<Int.random(in: 1...3, using: &random) {
             let position = bytes.isEmpty ? 0 : Int.random(in: 0...bytes.count, using: &random)
@@ -471,7 +455,7 @@ enum Fuzz {
 
     // MARK: Helpers
 
-    static func pick<T>(_ items: [T], _ random: inout SplitMix64) -> T {
+    static func pick<T>(_ items: [T], _ random: inout TestRandom) -> T {
         items[Int.random(in: 0..<items.count, using: &random)]
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import DocumentStore
@@ -180,56 +181,9 @@ import Testing
         ),
     ]
 
-    /// The same results, computed in memory: Parlant's `matches_filters` with type-strict equality,
-    /// numeric comparison of numbers, code-point order of strings, and MongoDB's rule for missing fields.
-    static func matches(_ filter: Where, _ document: JSONObject) -> Bool {
-        switch filter {
-        case .all(let parts):
-            return parts.allSatisfy { matches($0, document) }
-        case .any(let parts):
-            return parts.contains { matches($0, document) }
-        case .compare(let field, let comparison, let operand):
-            guard let value = lookup(field, in: document) else { return comparison == .notEqual }
-            switch comparison {
-            case .equal: return order(value, operand) == 0
-            case .notEqual: return order(value, operand) != 0
-            case .greater: return order(value, operand).map { $0 > 0 } ?? false
-            case .greaterOrEqual: return order(value, operand).map { $0 >= 0 } ?? false
-            case .less: return order(value, operand).map { $0 < 0 } ?? false
-            case .lessOrEqual: return order(value, operand).map { $0 <= 0 } ?? false
-            }
-        case .member(let field, let negated, let operands):
-            guard let value = lookup(field, in: document) else { return negated }
-            return operands.contains { order(value, $0) == 0 } != negated
-        }
-    }
-
-    static func lookup(_ field: FieldPath, in document: JSONObject) -> JSONValue? {
-        var current = JSONValue.object(document)
-        for segment in field.segments {
-            guard let next = current.objectValue?[segment] else { return nil }
-            current = next
-        }
-        return current
-    }
-
-    /// -1, 0, 1, or nil for values of different types (never equal, never ordered).
-    static func order(_ value: JSONValue, _ operand: Scalar) -> Int? {
-        func sign<T: Comparable>(_ a: T, _ b: T) -> Int { a < b ? -1 : (a == b ? 0 : 1) }
-        switch (value, operand) {
-        case (.string(let a), .string(let b)):
-            let (x, y) = (a.unicodeScalars.map(\.value), b.unicodeScalars.map(\.value))
-            return x.lexicographicallyPrecedes(y) ? -1 : (x == y ? 0 : 1)
-        case (.number(let a), .number(let b)): return sign(Double(a)!, Double(b)!)
-        case (.bool(let a), .bool(let b)): return sign(a ? 1 : 0, b ? 1 : 0)
-        case (.null, .null): return 0
-        default: return nil
-        }
-    }
-
     static func expectedIDs(_ whereJSON: String) throws -> [String] {
         let filter = try Where.parse(json: whereJSON)
-        return QuerySupport.keysetOrder(documents.filter { matches(filter, $0.objectValue!) })
+        return QuerySupport.keysetOrder(documents.filter { ReferenceFilter.matches(filter, $0.objectValue!) })
     }
 
     @Test func postgRESTPairsEqualTheEquivalentWhere() throws {

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 @testable import DocumentService
 @testable import DocumentStore
@@ -62,36 +63,7 @@ final class TestService: Sendable {
     }
 }
 
-/// The throwaway PostgreSQL the tests run against: `TEST_DATABASE_URL`, or the one
-/// `scripts/pg-start.sh` starts (and reuses) in the repository's `.data/` folder.
-enum TestPostgres {
-    static let url: String = {
-        if let url = ProcessInfo.processInfo.environment["TEST_DATABASE_URL"], !url.isEmpty { return url }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = [repository.appendingPathComponent("scripts/pg-start.sh").path]
-        let output = Pipe()
-        process.standardOutput = output
-        do {
-            try process.run()
-        } catch {
-            fatalError("cannot run scripts/pg-start.sh: \(error)")
-        }
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let url = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        precondition(process.terminationStatus == 0 && !url.isEmpty, "scripts/pg-start.sh failed")
-        return url
-    }()
-
-    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent()
-
-    /// A schema name no other test uses.
-    static func uniqueSchema(_ label: String) -> String {
-        "t_\(label)_\(UUID().uuidString.prefix(8).lowercased())"
-    }
-
+extension TestPostgres {
     /// Runs SQL on a connection of its own and returns the rows as text.
     @discardableResult
     static func sql(_ query: SQLQuery) throws -> [[String?]] {

@@ -1,4 +1,5 @@
 import DocumentStore
+import TestSupport
 import Testing
 
 /// The error thrown when parsing `bytes`, or `nil` if they parse.

@@ -1,12 +1,12 @@
 /// A small deterministic random generator, so failures reproduce.
-struct TestRandom: RandomNumberGenerator {
+public struct TestRandom: RandomNumberGenerator {
     private var state: UInt64
 
-    init(seed: UInt64) {
+    public init(seed: UInt64) {
         state = seed
     }
 
-    mutating func next() -> UInt64 {
+    public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
@@ -14,7 +14,7 @@ struct TestRandom: RandomNumberGenerator {
         return z ^ (z >> 31)
     }
 
-    mutating func next(upperBound: Int) -> Int {
+    public mutating func next(upperBound: Int) -> Int {
         Int(next() % UInt64(upperBound))
     }
 }

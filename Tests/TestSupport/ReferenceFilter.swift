@@ -1,12 +1,10 @@
-import Foundation
-
-@testable import DocumentStore
+import DocumentStore
 
 /// SPEC section 5's semantics evaluated in memory, the oracle the SQL translation is checked against:
 /// Parlant's `matches_filters` with type-strict equality, numeric comparison of numbers, code-point
 /// order of strings, and MongoDB's rule for missing fields.
-enum ReferenceFilter {
-    static func matches(_ filter: Where, _ document: JSONObject) -> Bool {
+public enum ReferenceFilter {
+    public static func matches(_ filter: Where, _ document: JSONObject) -> Bool {
         switch filter {
         case .all(let parts):
             return parts.allSatisfy { matches($0, document) }
