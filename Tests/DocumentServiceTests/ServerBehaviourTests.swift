@@ -207,6 +207,24 @@ import Testing
         #expect(response.header("content-type")?.hasPrefix("application/json") == true)
         #expect(response.errorCode == "payload_too_large")
     }
+
+    @Test func aLongFilterInTheURLIsServedAndAnOverlongRequestLineIsRefused() throws {
+        let service = TestService.shared
+        let collection = TestService.uniqueCollection("longurl")
+        let client = service.client()
+        let value = String(repeating: "v", count: 12_000)
+        #expect(
+            try client.call("POST", "/sessions/\(collection)", json: #"{"id": "long", "tag": "\#(value)"}"#).status
+                == 201)
+
+        let found = try client.call("GET", "/sessions/\(collection)?tag=eq.\(value)")
+        #expect(found.status == 200)
+        #expect(found.object["total_count"] as? Int == 1)
+
+        let overlong = try service.client().call("GET", "/sessions/\(collection)?tag=eq.\(value + value)")
+        #expect([414, 431].contains(overlong.status), "got \(overlong.status)")
+        #expect(try service.client().call("GET", "/healthz", key: nil).status == 200)
+    }
 }
 
 // MARK: Helpers

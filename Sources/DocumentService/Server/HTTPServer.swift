@@ -132,10 +132,10 @@ public final class HTTPServer: @unchecked Sendable {
         if let stopping { MHD_stop_daemon(stopping.pointer) }
     }
 
-    /// Per-connection memory for the request line, headers and read buffer; a URL longer than about half
-    /// of it is refused by libmicrohttpd (414). libmicrohttpd clears it for every request, so it is
-    /// not made larger than long `where` filters in URLs need.
-    private static let connectionMemoryLimit = 64 * 1024
+    /// Per-connection memory for the request line, headers and read buffer. libmicrohttpd zeroes all
+    /// of it for every request, so it is kept small: request lines and headers up to about 15 KiB fit,
+    /// longer get libmicrohttpd's 414 or 431, and a filter that long belongs in a `:find` body.
+    private static let connectionMemoryLimit = 16 * 1024
     /// Bytes of an oversized chunked body read and dropped before the connection is closed instead.
     private static let maximumDiscardedBytes = 64 << 20
     /// Bytes handed to a streamed response's reader at a time.
