@@ -6,9 +6,10 @@ import COpenSSL
 /// contents nor the length of the key shows in how long a refusal takes.
 struct ServiceKey: Sendable {
     private let digest: [UInt8]
+    private let sha256 = SHA256Digester()
 
     init(_ key: String) {
-        digest = Self.digest(of: key)
+        digest = sha256.digest(of: key)
     }
 
     /// Whether any credential in `headers` is the key.
@@ -23,8 +24,8 @@ struct ServiceKey: Sendable {
         return accepted
     }
 
-    private func matches(_ candidate: String) -> Bool {
-        let candidateDigest = Self.digest(of: candidate)
+    private func matches(_ candidate: some StringProtocol) -> Bool {
+        let candidateDigest = sha256.digest(of: candidate)
         return candidateDigest.withUnsafeBytes { presented in
             digest.withUnsafeBytes { expected in
                 CRYPTO_memcmp(presented.baseAddress, expected.baseAddress, expected.count) == 0
@@ -33,17 +34,46 @@ struct ServiceKey: Sendable {
     }
 
     /// The token of `Bearer <token>` (the scheme is case-insensitive), or `nil`.
-    private static func bearerToken(_ authorization: String) -> String? {
-        let parts = authorization.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
-        guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
-        return parts[1].trimming(" \t")
+    private static func bearerToken(_ authorization: String) -> Substring? {
+        let bytes = authorization.utf8
+        let isBlank = { (byte: UInt8) in byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
+        guard let schemeStart = bytes.firstIndex(where: { !isBlank($0) }),
+            let schemeEnd = bytes[schemeStart...].firstIndex(where: isBlank)
+        else { return nil }
+        let scheme = bytes[schemeStart..<schemeEnd]
+        guard scheme.count == 6, zip(scheme, "bearer".utf8).allSatisfy({ $0 | 0x20 == $1 }) else { return nil }
+        guard let tokenStart = bytes[schemeEnd...].firstIndex(where: { !isBlank($0) }),
+            let tokenLast = bytes.lastIndex(where: { !isBlank($0) })
+        else { return nil }
+        return authorization[tokenStart...tokenLast]
+    }
+}
+
+/// SHA-256 with OpenSSL's implementation fetched once: the one-shot `SHA256()` looks it up in
+/// OpenSSL's provider store, under a lock every request thread would share, on every call.
+private final class SHA256Digester: Sendable {
+    // Sendable: a fetched EVP_MD is immutable and may be used from any thread.
+    private nonisolated(unsafe) let algorithm: OpaquePointer
+
+    init() {
+        guard let fetched = EVP_MD_fetch(nil, "SHA256", nil) else {
+            fatalError("OpenSSL has no SHA-256 implementation")
+        }
+        algorithm = fetched
     }
 
-    private static func digest(of text: String) -> [UInt8] {
+    deinit {
+        EVP_MD_free(algorithm)
+    }
+
+    func digest(of text: some StringProtocol) -> [UInt8] {
         var digest = [UInt8](repeating: 0, count: Int(SHA256_DIGEST_LENGTH))
-        let bytes = Array(text.utf8)
-        bytes.withUnsafeBufferPointer { input in
-            _ = SHA256(input.baseAddress, input.count, &digest)
+        let hashed = text.utf8.withContiguousStorageIfAvailable { input in
+            EVP_Digest(input.baseAddress, input.count, &digest, nil, algorithm, nil)
+        }
+        if hashed == nil {
+            let input = Array(text.utf8)
+            _ = EVP_Digest(input, input.count, &digest, nil, algorithm, nil)
         }
         return digest
     }
