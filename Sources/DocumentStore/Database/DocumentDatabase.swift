@@ -6,6 +6,12 @@ public final class DocumentDatabase: Sendable {
     let pool: ConnectionPool
     let schema: SQLIdentifier
     let schemaManager = SchemaManager()
+    /// Table names by table prefix and collection, so requests do not derive them again; guarded by
+    /// `tableNamesLock` (a pthread mutex: threads that find it taken sleep rather than spin).
+    private nonisolated(unsafe) var tableNames: [String: TableNames] = [:]
+    private let tableNamesLock = Condition()
+    /// Entries kept in `tableNames` before it starts over (collection names come from clients).
+    private static let tableNamesKept = 4096
 
     /// Prepares the pool; no connection is opened until the first operation.
     public init(settings: DatabaseSettings) throws(DocumentStoreError) {
@@ -26,7 +32,16 @@ public final class DocumentDatabase: Sendable {
 
     /// The collection `name` in the store whose tables start with `tablePrefix`.
     public func collection(_ name: CollectionName, tablePrefix: String) -> DocumentCollection {
-        DocumentCollection(database: self, names: TableNames(schema: schema, prefix: tablePrefix, collection: name))
+        let key = tablePrefix + "/" + name.rawValue
+        if let known = tableNamesLock.withLock({ tableNames[key] }) {
+            return DocumentCollection(database: self, names: known)
+        }
+        let names = TableNames(schema: schema, prefix: tablePrefix, collection: name)
+        tableNamesLock.withLock {
+            if tableNames.count >= Self.tableNamesKept { tableNames.removeAll() }
+            tableNames[key] = names
+        }
+        return DocumentCollection(database: self, names: names)
     }
 
     /// The SQL that creates the collection's tables and indexes, as the seed's manual SQL does.
