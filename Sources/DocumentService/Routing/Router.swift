@@ -27,8 +27,11 @@ struct Router: Sendable {
     }
 
     func match(method: String, path: Substring) -> RouteMatch {
-        guard path.first == "/" else { return .notFound(message: "The path must start with '/'.") }
-        let segments = path.dropFirst().split(separator: "/", omittingEmptySubsequences: false)
+        guard path.utf8.first == UInt8(ascii: "/") else {
+            return .notFound(message: "The path must start with '/'.")
+        }
+        let segments = path.utf8.dropFirst().split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false)
+            .map { Substring($0) }
         guard let (template, raw) = Self.shape(of: segments) else {
             return .notFound(message: "No such route; see /openapi.json for the API.")
         }
@@ -54,16 +57,18 @@ struct Router: Sendable {
 
     /// The template a path has the shape of, and its raw parameters; `nil` for no known shape.
     private static func shape(of segments: [Substring]) -> (String, RawParameters)? {
-        guard !segments.contains(where: { $0.isEmpty || $0.contains("{") || $0.contains("}") }) else { return nil }
+        let isBrace = { (byte: UInt8) in byte == UInt8(ascii: "{") || byte == UInt8(ascii: "}") }
+        guard !segments.contains(where: { $0.isEmpty || $0.utf8.contains(where: isBrace) }) else { return nil }
         var raw = RawParameters()
+        let isStore = Store(rawValue: String(segments[0])) != nil
         switch segments.count {
-        case 1 where Store(rawValue: String(segments[0])) == nil:
+        case 1 where !isStore:
             return ("/\(segments[0])", raw)
         case 1:
             raw.store = segments[0]
             return ("/{store}", raw)
         case 2, 3:
-            guard Store(rawValue: String(segments[0])) != nil else { return nil }
+            guard isStore else { return nil }
             raw.store = segments[0]
             let collectionSegment = segments[1]
             if segments.count == 3 {
@@ -71,9 +76,9 @@ struct Router: Sendable {
                 raw.id = segments[2]
                 return ("/{store}/{collection}/{id}", raw)
             }
-            if let colon = collectionSegment.firstIndex(of: ":") {
+            if let colon = collectionSegment.utf8.firstIndex(of: UInt8(ascii: ":")) {
                 raw.collection = collectionSegment[..<colon]
-                let action = collectionSegment[collectionSegment.index(after: colon)...]
+                let action = collectionSegment[collectionSegment.utf8.index(after: colon)...]
                 return ("/{store}/{collection}:\(action)", raw)
             }
             raw.collection = collectionSegment

@@ -193,8 +193,8 @@ public final class HTTPServer: @unchecked Sendable {
 
     fileprivate func finish(_ state: RequestState, reason: MHD_RequestTerminationCode) {
         let elapsed = (ContinuousClock.now - state.started).components
-        let milliseconds = Double(elapsed.seconds) * 1000 + Double(elapsed.attoseconds) / 1e15
-        let rounded = (milliseconds * 10).rounded() / 10
+        let tenths = elapsed.seconds * 10_000 + (elapsed.attoseconds + 50_000_000_000_000) / 100_000_000_000_000
+        let rounded = "\(tenths / 10).\(tenths % 10)"
         var line =
             state.method == nil
             ? "(malformed request) - \(rounded)ms"
