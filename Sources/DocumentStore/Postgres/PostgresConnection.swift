@@ -189,20 +189,21 @@ final class PostgresConnection {
         count: Int32,
         values: UnsafePointer<UnsafePointer<CChar>?>?
     ) -> OpaquePointer? {
-        if preparedNames[text] == nil {
-            if preparedNames.count >= Self.preparedStatementLimit {
-                PQclear(PQexec(handle, "DEALLOCATE ALL"))
-                preparedNames.removeAll()
-            }
-            let name = "docstore_\(preparedNames.count + 1)"
-            guard let prepared = PQprepare(handle, name, text, count, nil) else { return nil }
-            defer { PQclear(prepared) }
-            guard PQresultStatus(prepared) == PGRES_COMMAND_OK else {
-                return PQexecParams(handle, text, count, nil, values, nil, nil, 0)
-            }
-            preparedNames[text] = name
+        if let name = preparedNames[text] {
+            return PQexecPrepared(handle, name, count, values, nil, nil, 0)
         }
-        return PQexecPrepared(handle, preparedNames[text], count, values, nil, nil, 0)
+        if preparedNames.count >= Self.preparedStatementLimit {
+            PQclear(PQexec(handle, "DEALLOCATE ALL"))
+            preparedNames.removeAll()
+        }
+        let name = "docstore_\(preparedNames.count + 1)"
+        guard let prepared = PQprepare(handle, name, text, count, nil) else { return nil }
+        defer { PQclear(prepared) }
+        guard PQresultStatus(prepared) == PGRES_COMMAND_OK else {
+            return PQexecParams(handle, text, count, nil, values, nil, nil, 0)
+        }
+        preparedNames[text] = name
+        return PQexecPrepared(handle, name, count, values, nil, nil, 0)
     }
 
     private func consume(_ result: OpaquePointer?) throws(DatabaseError) -> QueryResult {

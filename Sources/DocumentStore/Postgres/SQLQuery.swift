@@ -24,6 +24,7 @@ struct SQLQuery: Sendable, ExpressibleByStringInterpolation {
     /// The statement text with `$1`, `$2`, ... in place of the parameters.
     var text: String {
         var text = ""
+        text.reserveCapacity(256)
         var number = 0
         for piece in pieces {
             switch piece {
@@ -62,7 +63,9 @@ struct SQLQuery: Sendable, ExpressibleByStringInterpolation {
     struct Interpolation: StringInterpolationProtocol {
         fileprivate(set) var pieces: [Piece] = []
 
-        init(literalCapacity: Int, interpolationCount: Int) {}
+        init(literalCapacity: Int, interpolationCount: Int) {
+            pieces.reserveCapacity(2 * interpolationCount + 1)
+        }
 
         mutating func appendLiteral(_ literal: String) {
             pieces.append(.sql(literal))
