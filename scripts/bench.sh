@@ -326,8 +326,10 @@ run_wrk() { # OP CLIENTS SCRIPT [ENV...]
             -H "$auth" -s "scripts/bench/$script" "$base" >/dev/null
     fi
     cpu_snapshot >"$work/runs/${op}_c$clients.cpu"
+    wc -l <"$service_log" >"$work/runs/${op}_c$clients.loglines"
     env "$@" BENCH_TAG="c$clients" wrk -t "$threads" -c "$clients" -d "${duration}s" --timeout 10s \
         -H "$auth" -s "scripts/bench/$script" "$base" >"$work/runs/${op}_c$clients.wrk"
+    wc -l <"$service_log" >>"$work/runs/${op}_c$clients.loglines"
     cpu_snapshot >>"$work/runs/${op}_c$clients.cpu"
     grep -q '^BENCH_RESULT ' "$work/runs/${op}_c$clients.wrk" || die "wrk printed no result for $op"
     log "$op, $clients clients: $(sed -n 's/^Requests\/sec: *//p' "$work/runs/${op}_c$clients.wrk") req/s"
