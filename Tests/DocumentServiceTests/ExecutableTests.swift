@@ -366,7 +366,8 @@ import Testing
             #expect(response.status == Int(expected.split(separator: " ").last!), "\(expected): \(response.text)")
         }
 
-        let accessLine = try Regex(#"^\S+ info (GET|POST|PUT|PATCH|DELETE) \S+ \d{3} \d+(\.\d+)?ms$"#)
+        let accessLine = try Regex(
+            #"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z info (GET|POST|PUT|PATCH|DELETE) \S+ \d{3} \d+\.\dms$"#)
         func accessLines() -> [String] {
             process.output.split(separator: "\n").map(String.init).filter { $0.wholeMatch(of: accessLine) != nil }
         }
