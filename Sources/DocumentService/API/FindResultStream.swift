@@ -68,13 +68,18 @@ final class FindResultStream: ResponseStream {
         return try documents.next()
     }
 
-    /// A page of a limited find, whole.
+    /// A page of a limited find, whole, written into one buffer (pages run to hundreds of kilobytes).
     static func page(_ page: FindPage) -> [UInt8] {
-        JSONText.object([
-            "items": String(decoding: JSONText.array(page.items.map(\.json)), as: UTF8.self),
-            "total_count": String(page.totalCount),
-            "has_more": page.hasMore ? "true" : "false",
-            "next_cursor": page.nextCursor.map { JSONText.quoted($0.token) } ?? "null",
-        ])
+        let cursor = page.nextCursor.map { JSONText.quoted($0.token) } ?? "null"
+        let tail = #"],"total_count":\#(page.totalCount),"has_more":\#(page.hasMore),"next_cursor":\#(cursor)}"#
+        var body: [UInt8] = []
+        body.reserveCapacity(page.items.reduce(16 + tail.utf8.count) { $0 + $1.json.utf8.count + 1 })
+        body.append(contentsOf: #"{"items":["#.utf8)
+        for (index, item) in page.items.enumerated() {
+            if index > 0 { body.append(UInt8(ascii: ",")) }
+            body.append(contentsOf: item.json.utf8)
+        }
+        body.append(contentsOf: tail.utf8)
+        return body
     }
 }

@@ -11,7 +11,9 @@ enum JSONText {
 extension JSONText {
     /// A JSON array of items that are already JSON text.
     static func array(_ items: [String]) -> [UInt8] {
-        var bytes: [UInt8] = [UInt8(ascii: "[")]
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(items.reduce(2) { $0 + $1.utf8.count + 1 })
+        bytes.append(UInt8(ascii: "["))
         for (index, item) in items.enumerated() {
             if index > 0 { bytes.append(UInt8(ascii: ",")) }
             bytes.append(contentsOf: item.utf8)
