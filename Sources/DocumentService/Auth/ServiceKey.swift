@@ -9,7 +9,7 @@ struct ServiceKey: Sendable {
     private let sha256 = SHA256Digester()
 
     init(_ key: String) {
-        digest = sha256.digest(of: key)
+        digest = sha256.digest(of: key[...])
     }
 
     /// Whether any credential in `headers` is the key.
@@ -19,12 +19,12 @@ struct ServiceKey: Sendable {
             accepted = matches(token) || accepted
         }
         if let apikey = headers["apikey"] {
-            accepted = matches(apikey) || accepted
+            accepted = matches(apikey[...]) || accepted
         }
         return accepted
     }
 
-    private func matches(_ candidate: some StringProtocol) -> Bool {
+    private func matches(_ candidate: Substring) -> Bool {
         let candidateDigest = sha256.digest(of: candidate)
         return candidateDigest.withUnsafeBytes { presented in
             digest.withUnsafeBytes { expected in
@@ -66,14 +66,11 @@ private final class SHA256Digester: Sendable {
         EVP_MD_free(algorithm)
     }
 
-    func digest(of text: some StringProtocol) -> [UInt8] {
+    func digest(of text: Substring) -> [UInt8] {
         var digest = [UInt8](repeating: 0, count: Int(SHA256_DIGEST_LENGTH))
-        let hashed = text.utf8.withContiguousStorageIfAvailable { input in
-            EVP_Digest(input.baseAddress, input.count, &digest, nil, algorithm, nil)
-        }
-        if hashed == nil {
-            let input = Array(text.utf8)
-            _ = EVP_Digest(input, input.count, &digest, nil, algorithm, nil)
+        var text = text
+        text.withUTF8 { input in
+            _ = EVP_Digest(input.baseAddress, input.count, &digest, nil, algorithm, nil)
         }
         return digest
     }
