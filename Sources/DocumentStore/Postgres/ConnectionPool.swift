@@ -73,12 +73,13 @@ final class ConnectionPool: @unchecked Sendable {
         }
     }
 
-    /// Hands a leased connection back; it is kept only if it is still usable.
+    /// Hands a leased connection back; it is kept only if libpq still sees it open and idle. Whether
+    /// the server dropped it meanwhile is checked at the next `lease`, once per use rather than twice.
     func release(_ connection: PostgresConnection) {
-        let isUsable = connection.isUsable
+        let isIdle = connection.isIdle
         condition.lock()
         leased[ObjectIdentifier(connection)] = nil
-        if isUsable && !isClosed {
+        if isIdle && !isClosed {
             idle.append(connection)
         } else {
             openCount -= 1

@@ -76,13 +76,17 @@ final class PostgresConnection {
         return (host, port)
     }
 
+    /// Whether libpq's own state says the connection is open and between statements, with no
+    /// stream or transaction left running. Costs no system call.
+    var isIdle: Bool {
+        !isStreaming && PQstatus(handle) == CONNECTION_OK && PQtransactionStatus(handle) == PQTRANS_IDLE
+    }
+
     /// False when the connection is known or suspected to be broken. An idle connection has nothing to
     /// read; if the server sent something meanwhile, it is almost surely a termination notice (restart,
-    /// `pg_terminate_backend`), so the connection is not reused.
+    /// `pg_terminate_backend`), so the connection is not reused. One `poll` system call.
     var isUsable: Bool {
-        guard !isStreaming, PQstatus(handle) == CONNECTION_OK, PQtransactionStatus(handle) == PQTRANS_IDLE else {
-            return false
-        }
+        guard isIdle else { return false }
         var descriptor = pollfd(fd: PQsocket(handle), events: Int16(POLLIN), revents: 0)
         return poll(&descriptor, 1, 0) == 0
     }
