@@ -120,8 +120,10 @@ fail() {
 call() {
     STEP="$1"
     local method="$2" path="$3" auth="${4:-key}" body="${5-}" ctype="${6:-application/json}"
-    local args=(-sS -g -X "$method" -o "$work/body" -D "$work/headers" -w '%{http_code}'
+    local args=(-sS -g -o "$work/body" -D "$work/headers" -w '%{http_code}'
         --connect-timeout 5 --max-time "$timeout")
+    # curl waits for a body after `-X HEAD`; --head knows there is none.
+    if [[ $method == HEAD ]]; then args+=(--head); else args+=(-X "$method"); fi
     case "$auth" in
         key) args+=(-H "@$work/auth") ;;
         apikey) args+=(-H "@$work/apikey") ;;
@@ -509,7 +511,12 @@ ok
 
 call "POST /healthz (method not allowed)" POST /healthz none '{}'
 expect_status 405
-expect_header Allow '^GET$'
+expect_header Allow '^GET, HEAD$'
+ok
+
+call "HEAD /healthz" HEAD /healthz none
+expect_status 200
+expect_header Content-Length '^[1-9][0-9]*$'
 ok
 
 call "POST $P as text/plain" POST "$P" key '{"kind":"text"}' text/plain

@@ -51,6 +51,13 @@ static inline struct MHD_Daemon *docstore_mhd_start(
         MHD_OPTION_END);
 }
 
+/// Sends a response of unknown length without chunked framing, ended by closing the connection
+/// (MHD_set_response_options is variadic and does not import into Swift).
+static inline enum MHD_Result docstore_mhd_end_by_closing(struct MHD_Response *response)
+{
+    return MHD_set_response_options(response, MHD_RF_HTTP_1_0_COMPATIBLE_STRICT, MHD_RO_END);
+}
+
 /// The port the daemon listens on (useful after binding port 0), or 0.
 static inline uint16_t docstore_mhd_bound_port(struct MHD_Daemon *daemon)
 {

@@ -107,22 +107,22 @@ import Testing
     }
 
     @Test(arguments: [
-        RouteMethodCase("DELETE", "/healthz", ["GET"]),
-        RouteMethodCase("POST", "/healthz", ["GET"]),
-        RouteMethodCase("PUT", "/readyz", ["GET"]),
-        RouteMethodCase("POST", "/openapi.json", ["GET"]),
-        RouteMethodCase("POST", "/verify", ["GET"]),
-        RouteMethodCase("POST", "/sessions", ["GET"]),
-        RouteMethodCase("DELETE", "/customers", ["GET"]),
-        RouteMethodCase("PATCH", "/sessions/events", ["GET", "POST", "PUT", "DELETE"]),
-        RouteMethodCase("POST", "/variables/values/x", ["GET", "PATCH", "PUT", "DELETE"]),
+        RouteMethodCase("DELETE", "/healthz", ["GET", "HEAD"]),
+        RouteMethodCase("POST", "/healthz", ["GET", "HEAD"]),
+        RouteMethodCase("PUT", "/readyz", ["GET", "HEAD"]),
+        RouteMethodCase("POST", "/openapi.json", ["GET", "HEAD"]),
+        RouteMethodCase("POST", "/verify", ["GET", "HEAD"]),
+        RouteMethodCase("POST", "/sessions", ["GET", "HEAD"]),
+        RouteMethodCase("DELETE", "/customers", ["GET", "HEAD"]),
+        RouteMethodCase("PATCH", "/sessions/events", ["GET", "HEAD", "POST", "PUT", "DELETE"]),
+        RouteMethodCase("POST", "/variables/values/x", ["GET", "HEAD", "PATCH", "PUT", "DELETE"]),
         RouteMethodCase("GET", "/sessions/events:find", ["POST"]),
         RouteMethodCase("PUT", "/sessions/events:findOne", ["POST"]),
         RouteMethodCase("GET", "/sessions/events:updateOne", ["POST"]),
         RouteMethodCase("DELETE", "/sessions/events:deleteOne", ["POST"]),
         RouteMethodCase("GET", "/sessions/events:ensureIndexes", ["POST"]),
         RouteMethodCase("GET", "/sessions/events:quarantine", ["POST"]),
-        RouteMethodCase("POST", "/sessions/events:failedMigrations", ["GET"]),
+        RouteMethodCase("POST", "/sessions/events:failedMigrations", ["GET", "HEAD"]),
     ])
     func wrongMethodIsNotAllowed(_ test: RouteMethodCase) throws {
         let client = TestService.shared.client()
@@ -132,6 +132,48 @@ import Testing
         let listed = allow.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         #expect(Set(listed) == test.allowed, "Allow: \(allow)")
         #expect(listed.count == Set(listed).count, "Allow lists a method twice: \(allow)")
+    }
+
+    @Test func headAnswersAsGetWithoutABody() throws {
+        let client = TestService.shared.client()
+        let collection = "/sessions/\(TestService.uniqueCollection())"
+        #expect(try client.call("PUT", "\(collection)/doc1", json: #"{"title": "head"}"#).status == 201)
+        let targets = [
+            "/healthz", "/openapi.json", "\(collection)/doc1", "\(collection)/missing", "\(collection)?limit=5",
+        ]
+        for target in targets {
+            let get = try client.call("GET", target)
+            let head = try client.call("HEAD", target)
+            #expect(head.status == get.status, "HEAD \(target)")
+            #expect(head.header("Content-Type") == get.header("Content-Type"), "HEAD \(target)")
+            #expect(head.header("Content-Length") == String(get.body.count), "HEAD \(target)")
+            // The same keep-alive connection answers the next request in step only if HEAD sent no body.
+            #expect(try client.call("GET", "/healthz").object["status"] as? String == "ok", "after HEAD \(target)")
+        }
+        // An unlimited find is a stream: its answer to HEAD has no chunked framing (so not even the
+        // last chunk follows the headers) and ends the connection. It must hand its database
+        // connection back unread, every time: 48 is three times the shared service's pool.
+        for _ in 0..<48 {
+            let streamed = try client.call("HEAD", collection)
+            #expect(streamed.status == 200)
+            #expect(streamed.header("Transfer-Encoding") == nil)
+            #expect(streamed.header("Connection")?.lowercased() == "close")
+        }
+        let socket = try #require(RawSocket.connect(port: TestService.shared.port))
+        try socket.send(
+            Array("HEAD \(collection) HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(TestService.key)\r\n\r\n".utf8))
+        #expect(socket.receiveUntilClosed(timeout: 5) == .closed)
+        let received = String(decoding: socket.received, as: UTF8.self)
+        #expect(received.hasPrefix("HTTP/1.1 200") && received.hasSuffix("\r\n\r\n"), "\(received)")
+        #expect(received.components(separatedBy: "\r\n\r\n").count == 2, "bytes after the headers: \(received)")
+        #expect(try client.call("GET", "\(collection)/doc1").object["title"] as? String == "head")
+        let unauthorized = try client.call("HEAD", "\(collection)/doc1", key: nil)
+        #expect(unauthorized.status == 401)
+        #expect(unauthorized.header("WWW-Authenticate") == "Bearer")
+        let refused = try client.call("HEAD", "\(collection):find")
+        #expect(refused.status == 405)
+        #expect(refused.header("Allow") == "POST")
+        #expect(try client.call("GET", "/healthz").status == 200, "the connection stays in step after a 405 to HEAD")
     }
 
     @Test(arguments: [

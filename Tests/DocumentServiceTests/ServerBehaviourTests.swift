@@ -396,6 +396,23 @@ final class RawSocket {
     func receive(timeout: Double) -> Outcome {
         guard waitReadable(seconds: timeout) else { return .timedOut }
         if !buffer.isEmpty { return .data }
+        return receiveReady()
+    }
+
+    /// Reads until the server closes the connection (`.closed`) or `timeout` seconds pass.
+    func receiveUntilClosed(timeout: Double) -> Outcome {
+        let deadline = Date().addingTimeInterval(timeout)
+        while true {
+            var descriptor = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
+            let remaining = deadline.timeIntervalSinceNow
+            guard remaining > 0, poll(&descriptor, 1, Int32(remaining * 1000)) > 0 else { return .timedOut }
+            let outcome = receiveReady()
+            if outcome != .data { return outcome }
+        }
+    }
+
+    /// One recv on a socket known to be readable.
+    private func receiveReady() -> Outcome {
         var chunk = [UInt8](repeating: 0, count: 65536)
         let count = chunk.withUnsafeMutableBytes { recv(socket, $0.baseAddress, $0.count, 0) }
         if count < 0 { return .failed }

@@ -26,6 +26,7 @@ struct Router: Sendable {
         routesByTemplate = Dictionary(grouping: routes, by: \.template)
     }
 
+    /// The route for `method` and `path`; HEAD matches the GET route of the path.
     func match(method: String, path: Substring) -> RouteMatch {
         guard path.utf8.first == UInt8(ascii: "/") else {
             return .notFound(message: "The path must start with '/'.")
@@ -38,14 +39,21 @@ struct Router: Sendable {
         guard let routes = routesByTemplate[template] else {
             return .notFound(message: "No such route; see /openapi.json for the API.")
         }
-        guard let route = routes.first(where: { $0.method == method }) else {
-            return .methodNotAllowed(template: template, allowed: routes.map(\.method))
+        // HEAD is GET without the body (RFC 9110 section 9.3.2); libmicrohttpd leaves the body out.
+        let servingMethod = method == "HEAD" ? "GET" : method
+        guard let route = routes.first(where: { $0.method == servingMethod }) else {
+            return .methodNotAllowed(template: template, allowed: Self.allowedMethods(routes))
         }
         do {
             return .matched(route, try Self.parameters(raw))
         } catch {
             return .invalid(route, error)
         }
+    }
+
+    /// The methods a path serves, for `Allow`: its routes' methods, with HEAD after GET.
+    private static func allowedMethods(_ routes: [Route]) -> [String] {
+        routes.flatMap { $0.method == "GET" ? ["GET", "HEAD"] : [$0.method] }
     }
 
     /// The raw (still percent-encoded) parameters found in a path.

@@ -219,6 +219,13 @@ public final class HTTPServer: @unchecked Sendable {
                     .RESPMEM_MUST_COPY
                 )
             }
+        case .stream(let stream) where state.method == "HEAD":
+            // libmicrohttpd 0.9.75 ends a chunked answer to HEAD with the last-chunk bytes, which the
+            // client would read as the start of its next response. Without chunked framing nothing
+            // follows the headers; the connection then closes, as a body of unknown length requires.
+            stream.close()
+            created = MHD_create_response_from_callback(UInt64.max, Self.streamBlockSize, endOfStream, nil, nil)
+            if let created { _ = docstore_mhd_end_by_closing(created) }
         case .stream(let stream):
             let reader = Unmanaged.passRetained(StreamReader(stream)).toOpaque()
             created = MHD_create_response_from_callback(
@@ -377,6 +384,9 @@ private let collectHeader: MHD_KeyValueIterator = { context, _, name, value in
     headers.pointee.append(name: String(cString: name), value: value.map { String(cString: $0) } ?? "")
     return .YES
 }
+
+/// A reader with nothing to read, for the headers-only answer to HEAD.
+private let endOfStream: MHD_ContentReaderCallback = { _, _, _, _ in -1 }  // MHD_CONTENT_READER_END_OF_STREAM
 
 private let readStream: MHD_ContentReaderCallback = { context, _, buffer, capacity in
     guard let context, let buffer else { return -2 }
