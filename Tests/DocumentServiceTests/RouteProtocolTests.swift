@@ -159,9 +159,9 @@ import Testing
             #expect(streamed.header("Transfer-Encoding") == nil)
             #expect(streamed.header("Connection")?.lowercased() == "close")
         }
-        let socket = try #require(RawSocket.connect(port: TestService.shared.port))
-        try socket.send(
-            Array("HEAD \(collection) HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(TestService.key)\r\n\r\n".utf8))
+        let port = TestService.shared.port
+        let socket = try #require(RawSocket.connect(port: port))
+        try socket.send(RawSocket.request("HEAD", collection, port: port))
         #expect(socket.receiveUntilClosed(timeout: 5) == .closed)
         let received = String(decoding: socket.received, as: UTF8.self)
         #expect(received.hasPrefix("HTTP/1.1 200") && received.hasSuffix("\r\n\r\n"), "\(received)")
