@@ -4,8 +4,15 @@ import DocumentStore
 struct Verify: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check the database the way GET /verify does, and print a table of the checks.",
-        discussion: "Exits 0 when every check passes, 1 when one fails, 2 when the configuration is invalid."
+        discussion: """
+            Exits 0 when every check passes, 1 when one fails, 2 when the configuration is invalid. With --fix, \
+            first closes the stores' tables that Supabase's Data API roles (anon, authenticated) can reach: \
+            row-level security on and their privileges revoked, on each such table the database user owns.
+            """
     )
+
+    @Flag(help: "Close the stores' tables to Supabase's Data API roles before checking (tables the user owns).")
+    var fix = false
 
     func run() throws {
         let configuration = try Environment.configuration()
@@ -18,6 +25,21 @@ struct Verify: ParsableCommand {
         }
         defer { database.close() }
         let prefixes = Store.allCases.map { (store: $0, prefix: configuration.tablePrefix(for: $0)) }
+        if fix {
+            do {
+                let closure = try database.closeStoreTablesToDataAPI(tablePrefixes: prefixes)
+                print(
+                    closure.closed.isEmpty
+                        ? "fix: no table of the stores was open to the Data API roles"
+                        : "fix: closed to the Data API roles (row-level security on, privileges of anon and "
+                            + "authenticated revoked): \(closure.closed.joined(separator: ", "))")
+                for table in closure.notOwned {
+                    print("fix: \(table.table) is owned by \(table.owner), who must run: \(table.sql)")
+                }
+            } catch {
+                print("fix: cannot close the stores' tables: \(error.message)")
+            }
+        }
         let report = database.verify(tablePrefixes: prefixes)
         let nameWidth = max(5, report.checks.map(\.name.count).max() ?? 0)
         print("\(pad("CHECK", nameWidth))  RESULT  \(pad("MS", 8))  DETAIL")

@@ -310,7 +310,7 @@ import Testing
             "connection", "schema", "sessions/sessions", "sessions/events", "sessions/metadata",
             "customers/customers", "customers/customer_tag_associations", "customers/metadata",
             "variables/variables", "variables/variable_tag_associations", "variables/values",
-            "variables/metadata", "probe", "storage",
+            "variables/metadata", "data_api", "probe", "storage",
         ]
         for name in names {
             let line = lines.first { $0.hasPrefix(name + " ") }

@@ -275,7 +275,7 @@ struct NamingTests {
 
     @Test("the DDL creates the seed's columns and every index SPEC section 3 lists, idempotently")
     func ddl() throws {
-        let statements = CollectionDDL(names: try tableNames("parlant_sessions_", "sessions")).statements
+        let statements = CollectionDDL(names: try tableNames("parlant_sessions_", "sessions")).statements()
         let table = #""public"."parlant_sessions""#
         let create = try #require(statements.first)
         #expect(create.hasPrefix("CREATE TABLE IF NOT EXISTS \(table) ("))
@@ -304,7 +304,40 @@ struct NamingTests {
         let failed = #""public"."parlant_sessions_failed_migrations""#
         let createFailed = statements.first { $0.hasPrefix("CREATE TABLE IF NOT EXISTS \(failed) (") }
         #expect(createFailed?.contains("data JSONB NOT NULL") == true)
-        #expect(statements.allSatisfy { $0.contains("IF NOT EXISTS") })
+        #expect(statements.filter { $0.hasPrefix("CREATE") }.allSatisfy { $0.contains("IF NOT EXISTS") })
+    }
+
+    @Test("the DDL closes each table it creates to the Data API's roles, right after creating it")
+    func ddlClosesTables() throws {
+        let ddl = CollectionDDL(names: try tableNames("parlant_sessions_", "sessions"))
+        let table = #""public"."parlant_sessions""#
+        let failed = #""public"."parlant_sessions_failed_migrations""#
+        let statements = ddl.statements()
+        for name in [table, failed] {
+            let create = try #require(statements.firstIndex { $0.hasPrefix("CREATE TABLE IF NOT EXISTS \(name) (") })
+            #expect(statements[create + 1] == "ALTER TABLE \(name) ENABLE ROW LEVEL SECURITY")
+            let revoke = statements[create + 2]
+            #expect(revoke.hasPrefix("DO $docstore$"))
+            for role in ["anon", "authenticated"] {
+                #expect(revoke.contains("IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '\(role)')"))
+                #expect(revoke.contains("REVOKE ALL ON TABLE \(name) FROM \(role);"))
+            }
+        }
+        let onlyFailed = ddl.statements(closing: [.failedMigrations])
+        #expect(!onlyFailed.contains { $0.contains("ALTER TABLE \(table) ENABLE") || $0.contains("ON TABLE \(table) FROM") })
+        #expect(onlyFailed.contains("ALTER TABLE \(failed) ENABLE ROW LEVEL SECURITY"))
+        #expect(!ddl.statements(closing: []).contains { $0.contains("ROW LEVEL SECURITY") || $0.hasPrefix("DO ") })
+    }
+
+    @Test("the Data API statements keep their dollar quote intact whatever the schema is called")
+    func dataAPIDollarQuote() throws {
+        let schema = try #require(SQLIdentifier("a$docstore$b"))
+        let table = QualifiedName(schema: schema, name: try #require(SQLIdentifier("t")))
+        let block = try #require(DataAPIRoles.closingStatements(for: [table]).last)
+        let tag = try #require(block.firstMatch(of: /^DO (\$[a-z_]*\$)/)?.output.1)
+        #expect(tag != "$docstore$")
+        #expect(block.hasSuffix(String(tag)))
+        #expect(block.dropFirst(3 + tag.count).dropLast(tag.count).ranges(of: tag).isEmpty)
     }
 
     @Test("every relation the DDL names is distinct, at most 63 bytes, and created by the script")

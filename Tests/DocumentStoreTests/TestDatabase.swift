@@ -40,6 +40,12 @@ enum TestDatabase {
         return try connection.query(query).rows
     }
 
+    /// Runs a script of one or more statements on a connection of its own.
+    static func execute(_ script: String, url: String = TestDatabase.url) throws {
+        let connection = try PostgresConnection(conninfo: url, connectTimeoutSeconds: 5, usesPreparedStatements: false)
+        try connection.execute(script)
+    }
+
     /// The URL of a database whose default collation is en_US.UTF-8, created on first use.
     static let englishCollationURL: String = {
         let name = "docstore_en_us"

@@ -11,7 +11,7 @@ struct VerificationTests {
         "sessions/sessions", "sessions/events", "sessions/metadata",
         "customers/customers", "customers/customer_tag_associations", "customers/metadata",
         "variables/variables", "variables/variable_tag_associations", "variables/values", "variables/metadata",
-        "probe", "storage",
+        "data_api", "probe", "storage",
     ]
 
     static let defaultPrefixes = Store.allCases.map { (store: $0, prefix: $0.defaultTablePrefix) }

@@ -17,6 +17,25 @@ public enum TestPostgres {
         return url
     }()
 
+    /// A database set up like a Supabase project's (`scripts/pg-supabase.sh`): roles `anon`, `authenticated`
+    /// and `service_role`, and default privileges that grant the first two ALL on every table that its user,
+    /// `docstore_owner` (neither superuser nor BYPASSRLS), creates. The URL connects as that user.
+    public static let supabaseURL: String = {
+        do {
+            let url = try RepositoryScript.run("pg-supabase.sh", [TestPostgres.url])
+            precondition(!url.isEmpty, "scripts/pg-supabase.sh printed no URL")
+            return url
+        } catch {
+            fatalError("scripts/pg-supabase.sh failed: \(error)")
+        }
+    }()
+
+    /// The Supabase-like database as the superuser, for `SET ROLE anon` and for tables made by hand.
+    public static var supabaseAdminURL: String {
+        guard let slash = url.lastIndex(of: "/") else { fatalError("unexpected TEST_DATABASE_URL form: \(url)") }
+        return String(url[..<slash]) + "/docstore_supabase"
+    }
+
     /// The repository's root folder.
     public static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent()

@@ -1,5 +1,6 @@
 /// Creates collections' tables and indexes on first use, once per process for each collection.
 ///
+/// Tables it creates are closed to Supabase's Data API in the same transaction (`DataAPIRoles`).
 /// Safe when several replicas start at once: the DDL runs in a transaction holding transaction-scoped
 /// advisory locks (first the schema's, then the table's), which also work behind a transaction pooler.
 final class SchemaManager: @unchecked Sendable {
@@ -26,11 +27,12 @@ final class SchemaManager: @unchecked Sendable {
                 try connection.execute("CREATE SCHEMA IF NOT EXISTS \(names.schema.quoted)")
             }
             try Self.lockTable(names, on: connection)
-            let tableExisted = try tableExists(names, on: connection)
-            for statement in ddl.statements {
+            let existing = try existingTables(names, on: connection)
+            let new = Set<CollectionDDL.Table>([.collection, .failedMigrations]).subtracting(existing)
+            for statement in ddl.statements(closing: new) {
                 try connection.execute(statement)
             }
-            return !tableExisted
+            return new.contains(.collection)
         }
         remember(names)
         return created
@@ -40,6 +42,20 @@ final class SchemaManager: @unchecked Sendable {
     func tableExists(_ names: TableNames, on connection: PostgresConnection) throws -> Bool {
         let row = try connection.query("SELECT to_regclass(\(bind: names.qualifiedTable.sql.text)) IS NOT NULL")
         return row.rows.first?.first == "t"
+    }
+
+    /// Which of the collection's two tables exist.
+    private func existingTables(_ names: TableNames, on connection: PostgresConnection) throws -> Set<CollectionDDL.Table> {
+        let row = try connection.query(
+            """
+            SELECT to_regclass(\(bind: names.qualifiedTable.sql.text)) IS NOT NULL, \
+            to_regclass(\(bind: names.qualifiedFailedTable.sql.text)) IS NOT NULL
+            """
+        ).rows.first
+        var existing: Set<CollectionDDL.Table> = []
+        if row?[0] == "t" { existing.insert(.collection) }
+        if row?[1] == "t" { existing.insert(.failedMigrations) }
+        return existing
     }
 
     /// Forgets that the collection was ensured (after it was dropped, here or elsewhere).
