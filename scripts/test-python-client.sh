@@ -5,9 +5,10 @@
 #      extras (pip install -e clients/python[test]; Parlant and the test tools from PyPI);
 #   2. starts the shared local PostgreSQL (scripts/pg-start.sh; left running, it is shared);
 #   3. starts the service ($DOCSTORE_BIN, default .build/debug/docstore, built with
-#      `swift build --product docstore` if missing) on 127.0.0.1, a free port, a random key and a
-#      schema of its own (pyclient_<random>), and waits for /healthz;
-#   4. runs pytest in clients/python with DOCSTORE_URL / DOCSTORE_KEY exported.
+#      `swift build --product docstore` if missing) on 127.0.0.1, a free port, a schema of its own
+#      (pyclient_<random>) and a keys file with a random key and a random read-only key, and waits
+#      for /healthz;
+#   4. runs pytest in clients/python with DOCSTORE_URL, DOCSTORE_KEY and DOCSTORE_READ_KEY exported.
 #
 # The service is always stopped and its schema dropped at the end; the exit status is pytest's.
 #
@@ -65,6 +66,10 @@ fi
 
 random_hex() { head -c "$1" /dev/urandom | od -An -tx1 | tr -d ' \n'; }
 key="$(random_hex 16)"
+# A second key that may only read, for the tests of 403 (DOCSTORE_READ_KEY).
+read_key="$(random_hex 16)"
+keys_file="$(mktemp -t pyclient-keys.XXXXXX)"
+printf '%s\n%s access=read\n' "$key" "$read_key" >"$keys_file"
 schema="pyclient_$(random_hex 4)"
 port="$("$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 service_log="$(mktemp -t pyclient-service.XXXXXX.log)"
@@ -93,12 +98,12 @@ cleanup() {
         "$psql" "$database_url" -q -v ON_ERROR_STOP=1 -c "DROP SCHEMA IF EXISTS \"$schema\" CASCADE" \
             >/dev/null 2>&1 || log "could not drop schema $schema (harmless)"
     fi
-    rm -f "$service_log"
+    rm -f "$service_log" "$keys_file"
 }
 trap cleanup EXIT
 
 log "starting $binary on 127.0.0.1:$port, schema $schema"
-DATABASE_URL="$database_url" SERVICE_KEY="$key" HOST=127.0.0.1 PORT="$port" SUPABASE_SCHEMA="$schema" \
+DATABASE_URL="$database_url" SERVICE_KEY_FILE="$keys_file" HOST=127.0.0.1 PORT="$port" SUPABASE_SCHEMA="$schema" \
     "$binary" >"$service_log" 2>&1 &
 service_pid=$!
 
@@ -125,7 +130,7 @@ log "pytest clients/python${*:+ $*}"
 status=0
 (
     cd clients/python
-    DOCSTORE_URL="$url" DOCSTORE_KEY="$key" "$python" -m pytest "$@"
+    DOCSTORE_URL="$url" DOCSTORE_KEY="$key" DOCSTORE_READ_KEY="$read_key" "$python" -m pytest "$@"
 ) || status=$?
 if ((status != 0)); then
     log "pytest exited with status $status; the service's log:"

@@ -12,21 +12,21 @@ struct Serve: ParsableCommand {
         discussion: """
             Listens on HOST:PORT (default 0.0.0.0:8080). On SIGTERM or SIGINT it stops accepting connections, \
             lets requests in flight finish (up to SHUTDOWN_GRACE_SECONDS), closes the database pool and \
-            exits 0. Exits 2 when the configuration is missing or invalid.
+            exits 0. SIGHUP, or a change to the file, re-reads SERVICE_KEY_FILE. Exits 2 when the \
+            configuration is missing or invalid.
             """
     )
 
     func run() throws {
         let configuration = try Environment.configuration()
         let log = Log()
-        // Block the shutdown signals before any thread starts, so every thread inherits the mask and
-        // only `sigwait` below receives them.
+        // Block the handled signals before any thread starts, so every thread inherits the mask and
+        // only `sigtimedwait` below receives them.
         signal(SIGPIPE, SIG_IGN)
-        var shutdownSignals = sigset_t()
-        sigemptyset(&shutdownSignals)
-        sigaddset(&shutdownSignals, SIGTERM)
-        sigaddset(&shutdownSignals, SIGINT)
-        pthread_sigmask(SIG_BLOCK, &shutdownSignals, nil)
+        var handledSignals = sigset_t()
+        sigemptyset(&handledSignals)
+        for handled in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&handledSignals, handled) }
+        pthread_sigmask(SIG_BLOCK, &handledSignals, nil)
 
         let database: DocumentDatabase
         do {
@@ -35,9 +35,11 @@ struct Serve: ParsableCommand {
             log(.error, "cannot use the database settings: \(error.message)")
             throw ExitCode(2)
         }
+        let keys = KeyRing(keys: configuration.accessKeys, file: configuration.keyFile, log: log)
         let api = DocumentAPI(
             database: database,
             configuration: configuration,
+            keys: keys,
             openAPIDocument: OpenAPIDocument.json,
             log: log
         )
@@ -66,8 +68,9 @@ struct Serve: ParsableCommand {
             log(.warning, "database not reachable yet (\(error.message)); /readyz answers 503 until it is")
         }
 
-        var received: Int32 = 0
-        sigwait(&shutdownSignals, &received)
+        log(.info, "service keys\(configuration.keyFile.map { " from \($0.path)" } ?? ""): \(keys.summary)")
+
+        let received = waitForShutdown(handledSignals, keys: keys)
         let name = received == SIGTERM ? "SIGTERM" : "SIGINT"
         log(.info, "\(name): finishing requests in flight (up to \(configuration.shutdownGraceSeconds) s)")
         server.stopAccepting()
@@ -84,5 +87,20 @@ struct Serve: ParsableCommand {
         server.stop()
         database.close()
         log(.info, "stopped")
+    }
+
+    /// Waits for SIGTERM or SIGINT and returns it; meanwhile reloads the keys file on SIGHUP, and when it
+    /// changes, checking once a second.
+    private func waitForShutdown(_ signals: sigset_t, keys: KeyRing) -> Int32 {
+        var signals = signals
+        var second = timespec(tv_sec: 1, tv_nsec: 0)
+        while true {
+            let received = sigtimedwait(&signals, nil, &second)
+            switch received {
+            case SIGHUP: keys.reload(reason: "SIGHUP")
+            case SIGTERM, SIGINT: return received
+            default: keys.reloadIfChanged()
+            }
+        }
     }
 }

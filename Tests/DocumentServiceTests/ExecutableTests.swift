@@ -367,7 +367,10 @@ import Testing
         }
 
         let accessLine = try Regex(
-            #"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z info (GET|POST|PUT|PATCH|DELETE) \S+ \d{3} \d+\.\dms$"#)
+            #"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z info (GET|POST|PUT|PATCH|DELETE) \S+ \d{3} \d+\.\dms( key=[0-9a-f]{8})?$"#
+        )
+        // `printf %s test-service-key-0123456789 | sha256sum | cut -c1-8`: the key's fingerprint.
+        let fingerprint = "key=\(TestService.keyFingerprint)"
         func accessLines() -> [String] {
             process.output.split(separator: "\n").map(String.init).filter { $0.wholeMatch(of: accessLine) != nil }
         }
@@ -379,6 +382,10 @@ import Testing
         var remaining = lines
         for (expected, _) in sent {
             if let index = remaining.firstIndex(where: { $0.contains(" \(expected) ") }) {
+                let authorised = expected.hasSuffix(" 200") || expected.hasSuffix(" 201")
+                #expect(
+                    remaining[index].hasSuffix(fingerprint) == (authorised && !expected.contains("/healthz")),
+                    "\(remaining[index]): only requests authorised by a key name it, by its fingerprint")
                 remaining.remove(at: index)
             } else {
                 Issue.record("no access line '\(expected) <n>ms' in:\n\(process.output)")

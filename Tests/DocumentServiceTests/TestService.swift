@@ -7,6 +7,8 @@ import TestSupport
 /// A real server on a free loopback port, in this test process, over a PostgreSQL schema of its own.
 final class TestService: Sendable {
     static let key = "test-service-key-0123456789"
+    /// The first 8 hex digits of the key's SHA-256 (`printf %s <key> | sha256sum`).
+    static let keyFingerprint = "b4f5dc88"
 
     /// The server most suites share; each test uses collections of its own in it.
     static let shared: TestService = {
@@ -22,11 +24,16 @@ final class TestService: Sendable {
     let database: DocumentDatabase
     let server: HTTPServer
 
-    init(label: String, maxBodyBytes: Int = 1 << 20, poolSize: Int = 16) throws {
+    init(
+        label: String,
+        maxBodyBytes: Int = 1 << 20,
+        poolSize: Int = 16,
+        keys: [AccessKey] = [AccessKey(secret: TestService.key)]
+    ) throws {
         schema = TestPostgres.uniqueSchema(label)
         let configuration = Configuration(
             database: DatabaseSettings(conninfo: TestPostgres.url, schema: schema, poolSize: poolSize),
-            serviceKey: Self.key,
+            accessKeys: keys,
             host: "127.0.0.1",
             port: 0,
             maxBodyBytes: maxBodyBytes

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import DocumentStore
@@ -22,6 +23,13 @@ private func configProblems(_ environment: [String: String]) -> [String] {
     } catch {
         return error.problems
     }
+}
+
+/// A new file in the temporary folder holding `text`; returns its path.
+private func temporaryFile(_ text: String) throws -> String {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("keys-\(UUID().uuidString)").path
+    try text.write(toFile: path, atomically: true, encoding: .utf8)
+    return path
 }
 
 /// The variable a problem line names: the text before its first `:`.
@@ -82,7 +90,8 @@ struct ConfigurationTests {
         let configuration = try Configuration(environment: supabaseEnvironment)
         #expect(configuration.port == 8080)
         #expect(configuration.host == "0.0.0.0")
-        #expect(configuration.serviceKey == "service-role-key-0123456789")
+        #expect(configuration.accessKeys == [AccessKey(secret: "service-role-key-0123456789")])
+        #expect(configuration.keyFile == nil)
         #expect(configuration.maxBodyBytes == 1_048_576)
         #expect(configuration.tablePrefix(for: .sessions) == "parlant_sessions_")
         #expect(configuration.tablePrefix(for: .customers) == "parlant_customers_")
@@ -255,11 +264,47 @@ struct ConfigurationTests {
     @Test("SERVICE_KEY overrides SUPABASE_KEY and may replace it")
     func serviceKey() throws {
         let both = try Configuration(environment: configEnvironment(["SERVICE_KEY": "service-key-abcdefghijkl"]))
-        #expect(both.serviceKey == "service-key-abcdefghijkl")
+        #expect(both.accessKeys == [AccessKey(secret: "service-key-abcdefghijkl")])
         let alone = try Configuration(
             environment: configEnvironment(["SERVICE_KEY": "service-key-abcdefghijkl"], removing: ["SUPABASE_KEY"])
         )
-        #expect(alone.serviceKey == "service-key-abcdefghijkl")
+        #expect(alone.accessKeys == [AccessKey(secret: "service-key-abcdefghijkl")])
+    }
+
+    @Test("SERVICE_KEY holds several keys separated by commas, each with full access")
+    func severalServiceKeys() throws {
+        let configuration = try Configuration(
+            environment: configEnvironment(["SERVICE_KEY": "old-key-abcdefghijkl, new-key-mnopqrstuvwx"]))
+        #expect(configuration.accessKeys.map(\.secret) == ["old-key-abcdefghijkl", "new-key-mnopqrstuvwx"])
+        #expect(configuration.accessKeys.allSatisfy { $0.scope.isFull })
+        let problems = configProblems(configEnvironment(["SERVICE_KEY": "old-key-abcdefghijkl,,short"]))
+        #expect(problems == ["SERVICE_KEY: key 2 is empty (two commas in a row?)"])
+        #expect(!configProblems(configEnvironment(["SERVICE_KEY": "good-key-abcdefghijkl,short"]))[0].contains("short,"))
+    }
+
+    @Test("SERVICE_KEY_FILE's keys replace SUPABASE_KEY; with SERVICE_KEY too, or unreadable, it is a problem")
+    func serviceKeyFile() throws {
+        let path = try temporaryFile("# rotated 2026-12\nfile-key-abcdefghijkl\nreader-key-abcdefghij access=read\n")
+        let configuration = try Configuration(environment: configEnvironment(["SERVICE_KEY_FILE": path]))
+        #expect(configuration.keyFile?.path == path)
+        #expect(
+            configuration.accessKeys == [
+                AccessKey(secret: "file-key-abcdefghijkl"),
+                AccessKey(secret: "reader-key-abcdefghij", scope: KeyScope(readOnly: true)),
+            ])
+        let alone = try Configuration(
+            environment: configEnvironment(["SERVICE_KEY_FILE": path], removing: ["SUPABASE_KEY"]))
+        #expect(alone.accessKeys.count == 2)
+        #expect(
+            configProblems(configEnvironment(["SERVICE_KEY_FILE": path, "SERVICE_KEY": "service-key-abcdefghijkl"]))
+                == ["SERVICE_KEY_FILE: set either it or SERVICE_KEY, not both"])
+        let missing = configProblems(configEnvironment(["SERVICE_KEY_FILE": path + ".missing"]))
+        #expect(missing == ["SERVICE_KEY_FILE: cannot read \(path).missing: No such file or directory"])
+        let bad = try temporaryFile("file-key-abcdefghijkl\nsecret-key-in-a-bad-line stores=orders\n")
+        let problems = configProblems(configEnvironment(["SERVICE_KEY_FILE": bad]))
+        #expect(problems.count == 1)
+        #expect(problems.first?.hasPrefix("SERVICE_KEY_FILE: line 2: stores= takes") == true, "\(problems)")
+        #expect(problems.first?.contains("secret-key-in-a-bad-line") == false, "a key is never repeated")
     }
 
     @Test("a missing or short key is a problem naming the variable in use")

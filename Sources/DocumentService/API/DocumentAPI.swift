@@ -8,15 +8,23 @@ public struct DocumentAPI: HTTPHandler {
     let openAPIDocument: [UInt8]
     let log: Log
     private let router = Router()
-    private let serviceKey: ServiceKey
+    private let keys: KeyRing
 
-    /// - Parameter openAPIDocument: the JSON served at `/openapi.json`.
-    public init(database: DocumentDatabase, configuration: Configuration, openAPIDocument: [UInt8], log: Log = Log()) {
+    /// - Parameters:
+    ///   - keys: the keys clients may present; by default `configuration.accessKeys`, never reloaded.
+    ///   - openAPIDocument: the JSON served at `/openapi.json`.
+    public init(
+        database: DocumentDatabase,
+        configuration: Configuration,
+        keys: KeyRing? = nil,
+        openAPIDocument: [UInt8],
+        log: Log = Log()
+    ) {
         self.database = database
         self.configuration = configuration
+        self.keys = keys ?? KeyRing(keys: configuration.accessKeys, log: log)
         self.openAPIDocument = openAPIDocument
         self.log = log
-        serviceKey = ServiceKey(configuration.serviceKey)
     }
 
     public func respond(to request: HTTPRequest) -> HTTPResponse {
@@ -33,23 +41,36 @@ public struct DocumentAPI: HTTPHandler {
             )
             error.headers.append(("Allow", allowed.joined(separator: ", ")))
             return error.response(route: template)
-        case .invalid(let matched, let error):
-            if let refusal = authenticate(request, for: matched) { return refusal }
-            return error.response(route: matched.template)
+        case .invalid(let matched, let store, let error):
+            switch authorize(request, for: matched, store: store) {
+            case .refused(let refusal):
+                return refusal
+            case .allowed(let credential):
+                var response = error.response(route: matched.template)
+                response.keyFingerprint = credential?.fingerprint
+                return response
+            }
         case .matched(let matched, let matchedParameters):
             route = matched
             parameters = matchedParameters
         }
-        if let refusal = authenticate(request, for: route) { return refusal }
+        let credential: Credential?
+        switch authorize(request, for: route, store: parameters.store) {
+        case .refused(let refusal): return refusal
+        case .allowed(let allowed): credential = allowed
+        }
+        var response: HTTPResponse
         do {
             try RequestBody.checkContentType(of: request)
-            return try perform(route, parameters, request)
+            response = try perform(route, parameters, request)
         } catch {
             if error.isServerFault {
                 log(.error, "\(request.method) \(route.template) failed: \(error.detail ?? error.message)")
             }
-            return error.response(route: route.template)
+            response = error.response(route: route.template)
         }
+        response.keyFingerprint = credential?.fingerprint
+        return response
     }
 
     public func bodyTooLarge(limit: Int) -> HTTPResponse {
@@ -60,15 +81,41 @@ public struct DocumentAPI: HTTPHandler {
         ).response(route: "(body too large)")
     }
 
-    /// 401 unless the route is open or the request presents the service key.
-    private func authenticate(_ request: HTTPRequest, for route: Route) -> HTTPResponse? {
-        guard route.requiresKey, !serviceKey.isPresented(in: request.headers) else { return nil }
-        return APIError(
-            status: 401,
-            code: "unauthorized",
-            message: "Present the service key as 'Authorization: Bearer <key>' or as the 'apikey' header.",
-            headers: [("WWW-Authenticate", "Bearer")]
-        ).response(route: route.template)
+    private enum Authorization {
+        /// The request may go on; the credential is `nil` on the routes that need no key.
+        case allowed(Credential?)
+        case refused(HTTPResponse)
+    }
+
+    /// 401 unless the route is open or the request presents a service key; 403 when the key's scope does not
+    /// cover the route: a read-only key on a write, a store outside the key's stores, or a scoped key on
+    /// `/verify`.
+    private func authorize(_ request: HTTPRequest, for route: Route, store: Store?) -> Authorization {
+        guard route.requiresKey else { return .allowed(nil) }
+        guard let credential = keys.current.credential(in: request.headers) else {
+            return .refused(
+                APIError(
+                    status: 401,
+                    code: "unauthorized",
+                    message: "Present the service key as 'Authorization: Bearer <key>' or as the 'apikey' header.",
+                    headers: [("WWW-Authenticate", "Bearer")]
+                ).response(route: route.template))
+        }
+        let scope = credential.scope
+        let reason: String?
+        if route.requiresFullAccess && !scope.isFull {
+            reason = "\(route.template) needs a key without a scope; this key has \(scope)."
+        } else if route.operation.writes && scope.readOnly {
+            reason = "This key may only read (access=read); \(route.method) \(route.template) writes."
+        } else if let store, let stores = scope.stores, !stores.contains(store) {
+            reason = "This key may not use the \(store.rawValue) store (\(scope))."
+        } else {
+            reason = nil
+        }
+        guard let reason else { return .allowed(credential) }
+        var refusal = APIError(status: 403, code: "forbidden", message: reason).response(route: route.template)
+        refusal.keyFingerprint = credential.fingerprint
+        return .refused(refusal)
     }
 
     private func perform(

@@ -21,6 +21,19 @@ enum Operation: Sendable {
     case failedMigrations
 }
 
+extension Operation {
+    /// Whether the operation writes: a read-only key may not use it.
+    var writes: Bool {
+        switch self {
+        case .insert, .createCollection, .dropCollection, .mergeDocument, .replaceDocument, .deleteDocument,
+            .updateOne, .deleteOne, .ensureIndexes, .quarantine:
+            return true
+        case .health, .readiness, .openAPI, .verify, .find, .getDocument, .findByBody, .findOne, .failedMigrations:
+            return false
+        }
+    }
+}
+
 /// One route: a method, a path template in OpenAPI's form, and what it does.
 struct Route: Sendable {
     let method: String
@@ -33,6 +46,12 @@ struct Route: Sendable {
         case .health, .readiness, .openAPI: return false
         default: return true
         }
+    }
+
+    /// Whether only a key without a scope may use the route (`/verify` writes a probe to the sessions store
+    /// and reports on every store).
+    var requiresFullAccess: Bool {
+        operation == .verify
     }
 
     /// Every route the service serves.

@@ -14,8 +14,8 @@ enum RouteMatch {
     case notFound(message: String)
     /// The path exists but not with this method (405); `allowed` goes into the `Allow` header.
     case methodNotAllowed(template: String, allowed: [String])
-    /// The route exists but a path parameter is malformed (400).
-    case invalid(Route, APIError)
+    /// The route exists but a path parameter is malformed (400); `store` is the path's store.
+    case invalid(Route, store: Store?, APIError)
 }
 
 /// Maps a method and a raw path to a route of `Route.all`.
@@ -47,7 +47,7 @@ struct Router: Sendable {
         do {
             return .matched(route, try Self.parameters(raw))
         } catch {
-            return .invalid(route, error)
+            return .invalid(route, store: raw.store.flatMap { Store(rawValue: String($0)) }, error)
         }
     }
 

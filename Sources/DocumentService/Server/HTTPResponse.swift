@@ -11,6 +11,8 @@ public struct HTTPResponse {
     public var body: Body
     /// The route template, for the access log (never the concrete path, which may hold ids).
     public var route: String
+    /// The fingerprint of the key that authorised the request, for the access log (never the key).
+    public var keyFingerprint: String?
 
     public init(status: Int, headers: [(name: String, value: String)] = [], body: Body = .bytes([]), route: String) {
         self.status = status

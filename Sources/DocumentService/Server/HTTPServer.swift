@@ -199,6 +199,9 @@ public final class HTTPServer: @unchecked Sendable {
             state.method == nil
             ? "(malformed request) - \(rounded)ms"
             : "\(state.method ?? "-") \(state.route) \(state.status.map(String.init) ?? "-") \(rounded)ms"
+        if let key = state.keyFingerprint {
+            line += " key=\(key)"
+        }
         if reason != .REQUEST_TERMINATED_COMPLETED_OK {
             line += " (connection ended early: \(Self.describe(reason)))"
         }
@@ -209,6 +212,7 @@ public final class HTTPServer: @unchecked Sendable {
     private func queue(_ response: HTTPResponse, on connection: OpaquePointer, for state: RequestState) -> MHD_Result {
         state.status = response.status
         state.route = response.route
+        state.keyFingerprint = response.keyFingerprint
         let created: OpaquePointer?
         switch response.body {
         case .bytes(let bytes):
@@ -296,6 +300,7 @@ private final class RequestState {
     /// Set once a response is queued.
     var status: Int?
     var route = "-"
+    var keyFingerprint: String?
 
     init(target: String) {
         self.target = target

@@ -3,7 +3,7 @@ extension Configuration {
     public init(environment: [String: String]) throws(ConfigurationError) {
         var reader = EnvironmentReader(environment: environment)
         let database = reader.databaseSettings()
-        let serviceKey = reader.serviceKey()
+        let (accessKeys, keyFile) = reader.accessKeys()
         let host = reader.string("HOST", default: "0.0.0.0")
         let port = reader.integer("PORT", default: 8080, in: 0...65535)
         let maxBodyBytes = reader.integer("MAX_BODY_BYTES", default: 1 << 20, in: 1024...(64 << 20))
@@ -16,7 +16,8 @@ extension Configuration {
         }
         self.init(
             database: database,
-            serviceKey: serviceKey,
+            accessKeys: accessKeys,
+            keyFile: keyFile,
             host: host,
             port: port,
             maxBodyBytes: maxBodyBytes,
@@ -65,16 +66,37 @@ private struct EnvironmentReader {
         return number
     }
 
-    mutating func serviceKey() -> String {
-        guard let key = value("SERVICE_KEY") ?? value("SUPABASE_KEY") else {
-            problems.append("SUPABASE_KEY: required (the key clients must present), unless SERVICE_KEY is set")
-            return ""
+    /// `SERVICE_KEY_FILE`'s keys, or `SERVICE_KEY`'s comma-separated ones, or `SUPABASE_KEY`.
+    mutating func accessKeys() -> ([AccessKey], KeyFile?) {
+        if let path = value("SERVICE_KEY_FILE") {
+            if value("SERVICE_KEY") != nil {
+                problems.append("SERVICE_KEY_FILE: set either it or SERVICE_KEY, not both")
+            }
+            let file = KeyFile(path: path)
+            do {
+                return (try file.load(), file)
+            } catch {
+                problems.append("SERVICE_KEY_FILE: \(error)")
+                return ([], file)
+            }
         }
-        let name = value("SERVICE_KEY") != nil ? "SERVICE_KEY" : "SUPABASE_KEY"
-        if key.utf8.count < 16 {
-            problems.append("\(name): too short to be a secret; use at least 16 characters")
+        if let list = value("SERVICE_KEY") {
+            do {
+                return (try AccessKeyList.parse(list: list), nil)
+            } catch {
+                problems.append("SERVICE_KEY: \(error)")
+                return ([], nil)
+            }
         }
-        return key
+        guard let key = value("SUPABASE_KEY") else {
+            problems.append(
+                "SUPABASE_KEY: required (the key clients must present), unless SERVICE_KEY or SERVICE_KEY_FILE is set")
+            return ([], nil)
+        }
+        if key.utf8.count < AccessKey.minimumLength {
+            problems.append("SUPABASE_KEY: too short to be a secret; use at least \(AccessKey.minimumLength) characters")
+        }
+        return ([AccessKey(secret: key)], nil)
     }
 
     mutating func databaseSettings() -> DatabaseSettings? {

@@ -2,8 +2,11 @@
 public struct Configuration: Sendable {
     /// How to reach PostgreSQL and how to use it.
     public var database: DatabaseSettings
-    /// The key clients must present (`SERVICE_KEY`, else `SUPABASE_KEY`).
-    public var serviceKey: String
+    /// The keys clients may present: `SERVICE_KEY`'s list, else `SUPABASE_KEY`, else those of `keyFile`.
+    public var accessKeys: [AccessKey]
+    /// The keys file (`SERVICE_KEY_FILE`), re-read while the service runs; `nil` when keys come from the
+    /// environment.
+    public var keyFile: KeyFile?
     /// The address to listen on (`HOST`, `PORT`).
     public var host: String
     public var port: Int
@@ -20,7 +23,8 @@ public struct Configuration: Sendable {
 
     public init(
         database: DatabaseSettings,
-        serviceKey: String,
+        accessKeys: [AccessKey],
+        keyFile: KeyFile? = nil,
         host: String = "0.0.0.0",
         port: Int = 8080,
         maxBodyBytes: Int = 1 << 20,
@@ -28,7 +32,8 @@ public struct Configuration: Sendable {
             uniqueKeysWithValues: Store.allCases.map { ($0, $0.defaultTablePrefix) })
     ) {
         self.database = database
-        self.serviceKey = serviceKey
+        self.accessKeys = accessKeys
+        self.keyFile = keyFile
         self.host = host
         self.port = port
         self.maxBodyBytes = maxBodyBytes

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 from collections.abc import Callable
 from typing import Any
@@ -9,13 +10,16 @@ from typing import Any
 import httpx
 import pytest
 from parlant.core.loggers import Logger
-from parlant.core.persistence.document_database import identity_loader
+from parlant.core.common import Version
+from parlant.core.persistence.common import ObjectId
+from parlant.core.persistence.document_database import BaseDocument, identity_loader
 
 from parlant_docstore import (
     AuthenticationError,
     ConfigurationError,
     DocumentServiceError,
     NotFoundError,
+    PermissionDeniedError,
     ServiceConnectionError,
     ServiceUnavailableError,
     SupabaseAdapterError,
@@ -62,6 +66,28 @@ async def test_a_wrong_key_fails_at_start(make_db: MakeDB) -> None:
     assert error.value.status == 401 and error.value.code == "unauthorized"
     assert isinstance(error.value, DocumentServiceError) and isinstance(error.value, SupabaseAdapterError)
     assert "not-the-key" not in str(error.value)
+
+
+async def test_a_read_only_key_reads_and_gets_permission_denied_on_writes(make_db: MakeDB) -> None:
+    read_key = os.environ["DOCSTORE_READ_KEY"]
+    created = "2026-01-01T00:00:00+00:00"
+    async with make_db("parlant_sessions_") as writer:
+        collection = await writer.get_or_create_collection("read_only_probe", BaseDocument, identity_loader)
+        await collection.insert_one(
+            {"id": ObjectId("kept"), "version": Version.String("0.1.0"), "creation_utc": created}
+        )
+    async with make_db("parlant_sessions_", key=read_key) as reader:
+        readable = await reader.get_collection("read_only_probe", BaseDocument, identity_loader)
+        assert [document["id"] for document in await readable.find({})] == ["kept"]
+        with pytest.raises(PermissionDeniedError) as error:
+            await readable.insert_one(
+                {"id": ObjectId("refused"), "version": Version.String("0.1.0"), "creation_utc": created}
+            )
+        assert error.value.status == 403 and error.value.code == "forbidden"
+        assert "access=read" in str(error.value) and read_key not in str(error.value)
+        with pytest.raises(PermissionDeniedError):
+            await reader.delete_collection("read_only_probe")
+        assert [document["id"] for document in await readable.find({})] == ["kept"]
 
 
 async def test_an_unreachable_service_is_a_connection_error(logger: Logger) -> None:

@@ -90,6 +90,11 @@ class AuthenticationError(DocumentServiceError):
     """401: the service key is missing or wrong (check ``DOCSTORE_KEY``)."""
 
 
+class PermissionDeniedError(DocumentServiceError):
+    """403 ``forbidden``: the key is valid but its scope does not cover the call (a read-only key on a
+    write, a key limited to other stores, or a scoped key on ``/verify``)."""
+
+
 class NotFoundError(DocumentServiceError):
     """404: no such document (``document_not_found``) or no such route (``not_found``)."""
 
@@ -143,6 +148,7 @@ _BY_CODE: Mapping[str, type[DocumentServiceError]] = {
 _BY_STATUS: Mapping[int, type[DocumentServiceError]] = {
     400: InvalidRequestError,
     401: AuthenticationError,
+    403: PermissionDeniedError,
     404: NotFoundError,
     409: ConflictError,
     413: PayloadTooLargeError,
