@@ -19,6 +19,15 @@ struct DataAPITests {
         ).compactMap { $0.first ?? nil }
     }
 
+    /// The service's database over `schema` of the Supabase-like database, and its `data_api` check.
+    static func dataAPICheck(schema: String) throws -> (DocumentDatabase, VerificationCheck) {
+        let database = try DocumentDatabase(
+            settings: DatabaseSettings(conninfo: TestPostgres.supabaseURL, schema: schema))
+        let check = try VerificationTests.check(
+            database.verify(tablePrefixes: VerificationTests.defaultPrefixes), "data_api")
+        return (database, check)
+    }
+
     @Test("tables the service creates show anon and authenticated no row and let them change none")
     func createdTablesAreClosed() throws {
         let database = try TestDatabase.make(label: "supabase", url: TestPostgres.supabaseURL)
@@ -106,10 +115,7 @@ struct DataAPITests {
             """,
             url: TestPostgres.supabaseAdminURL
         )
-        let database = try DocumentDatabase(
-            settings: DatabaseSettings(conninfo: TestPostgres.supabaseURL, schema: schema))
-        let check = try VerificationTests.check(
-            database.verify(tablePrefixes: VerificationTests.defaultPrefixes), "data_api")
+        let (database, check) = try Self.dataAPICheck(schema: schema)
         #expect(!check.ok)
         #expect(check.detail.contains("anon can read or write it; row-level security is off; owned by postgres"))
         let closure = try database.closeStoreTablesToDataAPI(tablePrefixes: VerificationTests.defaultPrefixes)
@@ -135,10 +141,7 @@ struct DataAPITests {
             """,
             url: TestPostgres.supabaseAdminURL
         )
-        let database = try DocumentDatabase(
-            settings: DatabaseSettings(conninfo: TestPostgres.supabaseURL, schema: schema))
-        let check = try VerificationTests.check(
-            database.verify(tablePrefixes: VerificationTests.defaultPrefixes), "data_api")
+        let (_, check) = try Self.dataAPICheck(schema: schema)
         #expect(!check.ok)
         #expect(check.detail.contains("hides every row of \(schema).parlant_sessions_events (owned by postgres)"))
     }
