@@ -340,8 +340,8 @@ enum BadRequestCatalogue {
                 "\(events)?\(whereQuery(#"{"a":"# + String(repeating: "[", count: 100) + String(repeating: "]", count: 100) + "}"))",
                 400, "invalid_filter"),
             json(
-                "1001 clauses", .deepNesting, "POST", "\(events):deleteOne",
-                #"{"where": {"n": {"$in": [\#((0...1000).map(String.init).joined(separator: ","))]}}}"#, 400,
+                "1001 conditions", .deepNesting, "POST", "\(events):deleteOne",
+                #"{"where": {\#((0...1000).map { #""f\#($0)": \#($0)"# }.joined(separator: ","))}}"#, 400,
                 "invalid_filter"),
         ]
         // Invalid UTF-8

@@ -119,6 +119,61 @@ struct FilterSemanticsTests {
         }
     }
 
+    @Test("folding keeps the meaning of random filters, in memory", arguments: [20_261_125, 7, 99])
+    func foldingKeepsMeaning(seed: Int) throws {
+        let stored = Self.documents.map { JSONValue.of($0).objectValue! }
+        var random = TestRandom(seed: UInt64(seed))
+        for _ in 0..<500 {
+            let filter = try Where.parse(json: randomFilter(depth: 0, using: &random))
+            for document in stored {
+                #expect(
+                    ReferenceFilter.matches(filter, document) == ReferenceFilter.matches(filter.folded, document),
+                    "\(filter) folded to \(filter.folded) on \(document)")
+            }
+        }
+    }
+
+    @Test("filters of thousands of clauses on one field, as Parlant sends them, match as written", arguments: databases)
+    func thousandsOfClauses(collation: String) throws {
+        let url = collation == "C.UTF-8" ? TestDatabase.url : TestDatabase.englishCollationURL
+        let database = try TestDatabase.make(label: "long_filters", url: url)
+        let collection = database.collection(try CollectionName("customers"), tablePrefix: "parlant_customers_")
+        // Ids, and a customer_id that is sometimes a number, sometimes its text, sometimes missing.
+        let documents = (0..<3000).map { index -> JSONValue in
+            let customer: String
+            switch index % 4 {
+            case 0: customer = #""customer_id": "c\#(index % 50)","#
+            case 1: customer = #""customer_id": \#(index % 7),"#
+            case 2: customer = #""customer_id": "\#(index % 7)","#
+            default: customer = ""
+            }
+            return .of(#"{"id": "p\#(index)", \#(customer) "s": "\#(index % 2 == 0 ? "K" : "k")\#(index)"}"#)
+        }
+        for start in stride(from: 0, to: documents.count, by: 500) {
+            _ = try collection.insertMany(Array(documents[start..<start + 500]))
+        }
+        let stored = try collection.all()
+        #expect(stored.count == 3000)
+        let ids = { (indexes: [Int]) in indexes.map { #"{"id": {"$eq": "p\#($0)"}}"# }.joined(separator: ",") }
+        let notIDs = { (indexes: [Int]) in indexes.map { #"{"id": {"$ne": "p\#($0)"}}"# }.joined(separator: ",") }
+        let evens = Array(stride(from: 0, to: 3000, by: 2))
+        let thirds = Array(stride(from: 0, to: 3500, by: 3))
+        let customers = (0..<60).flatMap { [#"{"customer_id": "c\#($0)"}"#, #"{"customer_id": \#($0 % 9)}"#] }
+            .joined(separator: ",")
+        let filters = [
+            #"{"$or": [\#(ids(evens + [5000, 5001]))]}"#,
+            #"{"$and": [\#(notIDs(thirds))]}"#,
+            #"{"$or": [\#(ids(thirds)), {"s": {"$gt": "k2"}}, \#(customers)]}"#,
+            #"{"$or": [\#(customers), {"customer_id": {"$in": ["3", 4, "c7"]}}]}"#,
+            #"{"$and": [\#(notIDs(evens)), {"customer_id": {"$nin": ["5", 6]}}, {"customer_id": {"$ne": "c1"}}]}"#,
+            #"{"$and": [{"$or": [\#(ids(evens))]}, {"$or": [\#(ids(thirds))]}], "s": {"$lt": "a"}}"#,
+            #"{"$or": [{"$or": [\#(ids(Array(0..<1200)))]}, {"$or": [\#(ids(Array(1100..<2400)))]}]}"#,
+        ]
+        for filter in filters {
+            try check(filter, in: collection, stored: stored)
+        }
+    }
+
     func randomFilter(depth: Int, using random: inout TestRandom) -> String {
         let choice = random.next(upperBound: depth >= 3 ? 2 : 5)
         switch choice {

@@ -259,27 +259,40 @@ struct WhereParserTests {
         #expect(filterError(nestedAnd(200))?.contains("deeper") == true)
     }
 
-    @Test("1000 clauses are accepted, 1001 rejected (fields, operators, $and/$or and $in values all count)")
-    func clauseLimit() throws {
-        #expect(Where.maximumClauses == 1000)
+    @Test("1000 conditions are accepted once folded, 1001 rejected; folded values count nothing")
+    func conditionLimit() throws {
+        #expect(Where.maximumConditions == 1000)
         #expect(throws: Never.self) { try Where.parse(json: manyFields(1000)) }
-        #expect(filterError(manyFields(1001))?.contains("more than 1000 clauses") == true)
+        #expect(filterError(manyFields(1001))?.contains("has 1001 conditions, more than the 1000 allowed") == true)
 
-        // One operator plus its values.
-        let values = { (count: Int) in (0..<count).map(String.init).joined(separator: ",") }
-        #expect(throws: Never.self) { try Where.parse(json: #"{"a": {"$in": [\#(values(999))]}}"#) }
-        let inMessage = filterError(#"{"a": {"$in": [\#(values(1000))]}}"#)
-        #expect(inMessage?.contains("more than 1000 clauses (at where.a.$in)") == true)
+        // The values of one list, however many, are one condition.
+        let values = (0..<100_000).map(String.init).joined(separator: ",")
+        #expect(throws: Never.self) { try Where.parse(json: #"{"a": {"$in": [\#(values)]}, "b": {"$nin": [\#(values)]}}"#) }
 
-        // One $and plus one clause per item.
-        let items = { (count: Int) in Array(repeating: #"{"a":1}"#, count: count).joined(separator: ",") }
-        #expect(throws: Never.self) { try Where.parse(json: #"{"$and": [\#(items(999))]}"#) }
-        #expect(filterError(#"{"$and": [\#(items(1000))]}"#)?.contains("where.$and[999].a") == true)
+        // Parlant's $or of $eq and $and of $ne on one field fold into one list.
+        let equals = (0..<100_000).map { #"{"id": {"$eq": "c\#($0)"}}"# }.joined(separator: ",")
+        let anyOf = try Where.parse(json: #"{"$or": [\#(equals)]}"#)
+        guard case .any(let parts) = anyOf else { Issue.record("parsed as written: \(anyOf)"); return }
+        #expect(parts.count == 100_000, "parse keeps the filter as written")
+        #expect(anyOf.folded == .member(try FieldPath("id"), negated: false, (0..<100_000).map { .string("c\($0)") }))
+        let notEquals = (0..<100_000).map { #"{"id": {"$ne": "c\#($0)"}}"# }.joined(separator: ",")
+        let noneOf = try Where.parse(json: #"{"$and": [\#(notEquals)]}"#)
+        #expect(noneOf.folded.conditionCount == 1)
 
+        // Clauses on different fields, or that do not fold ($ne in an $or), still count one each.
+        let items = { (count: Int) in (0..<count).map { #"{"f\#($0)": 1}"# }.joined(separator: ",") }
+        #expect(throws: Never.self) { try Where.parse(json: #"{"$and": [\#(items(1000))]}"#) }
+        #expect(filterError(#"{"$and": [\#(items(1001))]}"#)?.contains("1001 conditions") == true)
+        let notInOr = (0..<1001).map { #"{"a": {"$ne": \#($0)}}"# }.joined(separator: ",")
+        #expect(filterError(#"{"$or": [\#(notInOr)]}"#)?.contains("1001 conditions") == true)
         // Several operators on one field count one each; a field with no operators counts nothing.
         let operators = #"{"a": {"$gt": 1, "$lt": 9}, "e": {}}"#
-        #expect(throws: Never.self) { try Where.parse(json: "{\"$or\": [\(items(997)), \(operators)]}") }
-        #expect(filterError("{\"$or\": [\(items(998)), \(operators)]}")?.contains("where.$or[998].a.$lt") == true)
+        #expect(throws: Never.self) { try Where.parse(json: "{\"$or\": [\(items(998)), \(operators)]}") }
+        #expect(filterError("{\"$or\": [\(items(999)), \(operators)]}")?.contains("1001 conditions") == true)
+        // Empty $and/$or parts fold away, so they cannot make a filter costly.
+        let empties = Array(repeating: "{}", count: 50_000).joined(separator: ",")
+        #expect(try Where.parse(json: #"{"$and": [\#(empties)]}"#).folded == .everything)
+        #expect(try Where.parse(json: #"{"$or": [{"a": 1}, {"$or": []}, {"$and": [\#(empties)]}]}"#).folded == .everything)
     }
 
     @Test(

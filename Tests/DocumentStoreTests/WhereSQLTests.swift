@@ -135,14 +135,46 @@ struct WhereSQLTests {
         #expect(try whereSQL(#"{"a": {"$gt": null}}"#).text == "FALSE")
     }
 
-    @Test("$in sends its values as one JSON array; $nin is its negation")
+    @Test("$in sends its values as one jsonb[] bind; $nin is its negation")
     func membership() throws {
-        let query = try whereSQL(#"{"s": {"$in": ["a", 1, true, null]}}"#)
-        #expect(query.text == "(data -> $1::text IN (SELECT jsonb_array_elements($2::jsonb)))")
-        #expect(query.binds == ["s", #"["a",1,true,null]"#])
+        let query = try whereSQL(#"{"s": {"$in": ["a", 1, true, null, "q\"uote\\"]}}"#)
+        #expect(query.text == "(data -> $1::text = ANY($2::jsonb[]))")
+        #expect(query.binds == ["s", #"{"\"a\"","1","true","null","\"q\\\"uote\\\\\""}"#])
         let negated = try whereSQL(#"{"s": {"$nin": ["a"]}}"#)
-        #expect(negated.text == "((data -> $1::text IN (SELECT jsonb_array_elements($2::jsonb))) IS NOT TRUE)")
-        #expect(negated.binds == ["s", #"["a"]"#])
+        #expect(negated.text == "((data -> $1::text = ANY($2::jsonb[])) IS NOT TRUE)")
+        #expect(negated.binds == ["s", #"{"\"a\""}"#])
+    }
+
+    @Test("on a copied column, strings that are no other type's JSON text go as one text[] bind of the column")
+    func membershipOnAColumn() throws {
+        let query = try whereSQL(#"{"id": {"$in": ["c1", "c\"2", "5", 5, "true"]}}"#)
+        #expect(query.text == #"("id" = ANY($1::text[]) OR data -> $2::text = ANY($3::jsonb[]))"#)
+        #expect(query.binds == [#"{"c1","c\"2"}"#, "id", #"{"\"5\"","5","\"true\""}"#])
+        let strings = try whereSQL(#"{"customer_id": {"$nin": ["a", "b"]}}"#)
+        #expect(strings.text == #"(("customer_id" = ANY($1::text[])) IS NOT TRUE)"#)
+        #expect(try whereSQL(#"{"id": {"$in": ["a"]}}"#, hasColumns: false).text == "(data -> $1::text = ANY($2::jsonb[]))")
+    }
+
+    @Test("Parlant's $or of $eq and $and of $ne on one field become one list; other clauses stay")
+    func foldedLists() throws {
+        let ids = (0..<3000).map { #"{"id": {"$eq": "c\#($0)"}}"# }.joined(separator: ",")
+        let anyOf = try whereSQL(#"{"$or": [\#(ids)]}"#)
+        #expect(anyOf.text == #"("id" = ANY($1::text[]))"#)
+        #expect(anyOf.binds == [ArrayLiteral.text((0..<3000).map { "c\($0)" })])
+        #expect(anyOf.needsCustomPlan, "a long list is planned for its values")
+
+        let notIDs = (0..<3000).map { #"{"id": {"$ne": "c\#($0)"}}"# }.joined(separator: ",")
+        let noneOf = try whereSQL(#"{"$and": [\#(notIDs)], "kind": "message"}"#)
+        #expect(noneOf.text.hasPrefix(#"((("id" = ANY($1::text[])) IS NOT TRUE) AND "#), "\(noneOf.text)")
+        #expect(noneOf.binds.count == 1 + 3, "one list, and kind's containment and JSON tests")
+
+        let mixed = try whereSQL(#"{"$or": [{"a": 1}, {"b": 2}, {"a": {"$in": [3, 4]}}, {"a": {"$gt": 5}}]}"#)
+        #expect(
+            mixed.text
+                == "((data -> $1::text = ANY($2::jsonb[])) OR (data @> $3::jsonb AND (data -> $4::text = $5::jsonb)) "
+                + "OR (jsonb_typeof(data -> $6::text) = 'number' AND data -> $7::text > $8::jsonb))")
+        #expect(mixed.binds[1] == "{\"1\",\"3\",\"4\"}")
+        #expect(!mixed.needsCustomPlan)
     }
 
     @Test("$and and $or join their parts, renumbering the placeholders")
@@ -151,9 +183,9 @@ struct WhereSQLTests {
         #expect(
             query.text
                 == "(((data -> $1::text = $2::jsonb) IS NOT TRUE) OR (((data -> $3::text = $4::jsonb) IS NOT TRUE) "
-                + "AND (data -> $5::text IN (SELECT jsonb_array_elements($6::jsonb)))))"
+                + "AND (data -> $5::text = ANY($6::jsonb[]))))"
         )
-        #expect(query.binds == ["a", "1", "b", "2", "c", "[3]"])
+        #expect(query.binds == ["a", "1", "b", "2", "c", "{\"3\"}"])
         #expect(try whereSQL(#"{"$and": [{"$or": [{"a": {"$ne": 1}}]}]}"#).text.hasPrefix("((data -> $1"))
     }
 
@@ -188,7 +220,8 @@ struct WhereSQLTests {
             (.compare(a, .notEqual, .string(value)), encoded),
             (.compare(a, .less, .string(value)), value),
             (.compare(a, .greaterOrEqual, .string(value)), value),
-            (.member(a, negated: false, [.string(value), .string(value)]), "[\(encoded),\(encoded)]"),
+            (.member(a, negated: false, [.string(value), .string(value)]), ArrayLiteral.text([encoded, encoded])),
+            (.member(try FieldPath("id"), negated: true, [.string(value)]), ArrayLiteral.text([value])),
             (.any([.compare(a, .equal, .string(value)), .member(a, negated: true, [.string(value)])]), encoded),
         ]
         for (filter, bind) in cases {

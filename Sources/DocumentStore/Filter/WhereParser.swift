@@ -1,8 +1,11 @@
 extension Where {
     /// The deepest nesting of `$and` / `$or` accepted.
     public static let maximumDepth = 32
-    /// The most clauses (conditions, logical operators and `$in` values together) accepted.
-    public static let maximumClauses = 1000
+    /// The most conditions (comparisons, `$in`/`$nin` lists and logical operators together) a filter may
+    /// have once the clauses on one field are folded into one list (`folded`). Folded values count
+    /// nothing: Parlant sends one clause per document it means, so their number is bounded only by the
+    /// size of the request.
+    public static let maximumConditions = 1000
 
     /// Parses a filter from JSON text; errors say what is wrong and where.
     public static func parse(json text: String) throws(DocumentStoreError) -> Where {
@@ -15,18 +18,26 @@ extension Where {
         return try parse(value)
     }
 
-    /// Parses a filter from a JSON value.
+    /// Parses a filter from a JSON value. The result is the filter as written; it is refused when it
+    /// still has more than `maximumConditions` conditions once folded.
     public static func parse(_ value: JSONValue) throws(DocumentStoreError) -> Where {
-        var parser = WhereParser()
-        return try parser.filter(value, at: "where", depth: 0)
+        let parser = WhereParser()
+        let filter = try parser.filter(value, at: "where", depth: 0)
+        let conditions = filter.folded.conditionCount
+        guard conditions <= maximumConditions else {
+            throw .invalidFilter(
+                "the filter has \(conditions) conditions, more than the \(maximumConditions) allowed, even with "
+                    + "the clauses on one field folded together ($in/$nin values, and $or of $eq or $and of $ne on "
+                    + "one field, count as one condition)"
+            )
+        }
+        return filter
     }
 }
 
-/// Turns JSON into a `Where`, counting clauses and depth as it goes.
+/// Turns JSON into a `Where`, bounding the depth as it goes.
 private struct WhereParser {
-    private var clauses = 0
-
-    mutating func filter(_ value: JSONValue, at path: String, depth: Int) throws(DocumentStoreError) -> Where {
+    func filter(_ value: JSONValue, at path: String, depth: Int) throws(DocumentStoreError) -> Where {
         guard let object = value.objectValue else {
             throw .invalidFilter("\(path) must be a JSON object, not \(value.typeName)")
         }
@@ -35,7 +46,6 @@ private struct WhereParser {
             let keyPath = "\(path).\(key)"
             switch key {
             case "$and", "$or":
-                try count(at: keyPath)
                 guard depth < Where.maximumDepth else {
                     throw .invalidFilter("\(keyPath) nests $and/$or deeper than \(Where.maximumDepth) levels")
                 }
@@ -63,19 +73,17 @@ private struct WhereParser {
         return parts.count == 1 ? parts[0] : .all(parts)
     }
 
-    private mutating func conditions(
+    private func conditions(
         on field: FieldPath,
         _ operand: JSONValue,
         at path: String
     ) throws(DocumentStoreError) -> [Where] {
         guard let operators = operand.objectValue else {
-            try count(at: path)
             return [.compare(field, .equal, try scalar(operand, at: path))]
         }
         var result: [Where] = []
         for (name, value) in operators {
             let operatorPath = "\(path).\(name)"
-            try count(at: operatorPath)
             if let comparison = ComparisonOperator(rawValue: name) {
                 result.append(.compare(field, comparison, try scalar(value, at: operatorPath)))
             } else if name == "$in" || name == "$nin" {
@@ -84,7 +92,6 @@ private struct WhereParser {
                 }
                 var values: [Scalar] = []
                 for (index, item) in items.enumerated() {
-                    try count(at: operatorPath)
                     values.append(try scalar(item, at: "\(operatorPath)[\(index)]"))
                 }
                 result.append(.member(field, negated: name == "$nin", values))
@@ -111,13 +118,6 @@ private struct WhereParser {
         case .null: return .null
         case .array, .object:
             throw .invalidFilter("\(path) must be a string, number, boolean or null, not \(value.typeName)")
-        }
-    }
-
-    private mutating func count(at path: String) throws(DocumentStoreError) {
-        clauses += 1
-        guard clauses <= Where.maximumClauses else {
-            throw .invalidFilter("the filter has more than \(Where.maximumClauses) clauses (at \(path))")
         }
     }
 }

@@ -8,27 +8,70 @@ struct WhereSQL {
     /// Top-level fields copied into columns of the same name.
     static let columnFields: Set<String> = ["id", "version", "creation_utc", "session_id", "customer_id", "agent_id"]
 
+    /// The most values a list may have and still go into a statement prepared once: PostgreSQL hashes a
+    /// longer list (instead of testing its values one by one for each row) only when it is a constant of a
+    /// plan made for its values.
+    static let reusablePlanListLimit = 64
+
     /// Whether the table has the copied columns (collection tables do, failed-migrations tables do not).
     let hasColumns: Bool
 
+    /// The condition of `filter` once folded (`Where.folded`), so that the clauses on one field go to
+    /// PostgreSQL as one array bind however many there are.
     func condition(_ filter: Where) -> SQLQuery {
+        clause(filter.folded)
+    }
+
+    private func clause(_ filter: Where) -> SQLQuery {
         switch filter {
         case .all(let parts):
             guard !parts.isEmpty else { return "TRUE" }
-            return parts.count == 1
-                ? condition(parts[0]) : "(\(SQLQuery.joined(parts.map(condition), separator: " AND ")))"
+            return parts.count == 1 ? clause(parts[0]) : "(\(SQLQuery.joined(parts.map(clause), separator: " AND ")))"
         case .any(let parts):
             guard !parts.isEmpty else { return "FALSE" }
-            return parts.count == 1
-                ? condition(parts[0]) : "(\(SQLQuery.joined(parts.map(condition), separator: " OR ")))"
+            return parts.count == 1 ? clause(parts[0]) : "(\(SQLQuery.joined(parts.map(clause), separator: " OR ")))"
         case .compare(let field, let comparison, let value):
             return compare(field, comparison, value)
         case .member(let field, let negated, let values):
             guard !values.isEmpty else { return negated ? "TRUE" : "FALSE" }
-            let list = JSONValue.array(values.map(\.jsonValue)).serialized
-            let test: SQLQuery = "(\(json(field)) IN (SELECT jsonb_array_elements(\(bind: list)::jsonb)))"
+            var test = membership(field, values)
+            if values.count > Self.reusablePlanListLimit { test = test.plannedForItsValues() }
             return negated ? "(\(test) IS NOT TRUE)" : test
         }
+    }
+
+    /// The field equals one of `values`: one `= ANY` over a `jsonb[]` bind, and on a copied column, the
+    /// strings that could not be another type's JSON text as one `= ANY` over a `text[]` bind of the
+    /// column, which its index serves (`id = ANY($1::text[])` for Parlant's `$or` of ids).
+    private func membership(_ field: FieldPath, _ values: [Scalar]) -> SQLQuery {
+        var tests: [SQLQuery] = []
+        var jsonValues = values
+        if hasColumns, field.segments.count == 1, Self.columnFields.contains(field.segments[0]),
+            let column = SQLIdentifier(field.segments[0])
+        {
+            var columnStrings: [String] = []
+            jsonValues = []
+            for value in values {
+                if case .string(let text) = value, !Self.couldBeOtherType(text) {
+                    columnStrings.append(text)
+                } else {
+                    jsonValues.append(value)
+                }
+            }
+            if !columnStrings.isEmpty {
+                tests.append("\(column) = ANY(\(bind: ArrayLiteral.text(columnStrings))::text[])")
+            }
+        }
+        if !jsonValues.isEmpty {
+            tests.append("\(json(field)) = ANY(\(bind: ArrayLiteral.text(jsonValues.map(\.jsonText)))::jsonb[])")
+        }
+        return tests.count == 1 ? "(\(tests[0]))" : "(\(SQLQuery.joined(tests, separator: " OR ")))"
+    }
+
+    /// Whether a string is the JSON text of a value of another type (`5`, `true`, `[1]`), as a copied
+    /// column holds for a non-string field: then only the JSON test can tell the two apart.
+    private static func couldBeOtherType(_ text: String) -> Bool {
+        (try? JSONValue.parse(text)).map { $0.stringValue == nil } ?? false
     }
 
     private func compare(_ field: FieldPath, _ comparison: ComparisonOperator, _ value: Scalar) -> SQLQuery {
@@ -83,8 +126,7 @@ struct WhereSQL {
             let column = SQLIdentifier(name)
         {
             let columnTest: SQLQuery = "\(column) = \(bind: text)"
-            let couldBeOtherType = (try? JSONValue.parse(text)).map { $0.stringValue == nil } ?? false
-            return couldBeOtherType ? "(\(columnTest) AND \(exact))" : columnTest
+            return Self.couldBeOtherType(text) ? "(\(columnTest) AND \(exact))" : columnTest
         }
         let containment = JSONValue.object(JSONObject([(name, value.jsonValue)])).serialized
         return "(data @> \(bind: containment)::jsonb AND \(exact))"

@@ -114,13 +114,14 @@ final class PostgresConnection {
 
     /// Runs one statement and returns all of its rows, each value as text (`nil` for NULL).
     ///
-    /// With `reusable`, the statement is prepared once per connection when prepared statements are on.
+    /// With `reusable`, the statement is prepared once per connection when prepared statements are on,
+    /// unless it `needsCustomPlan`.
     @discardableResult
     func query(_ query: SQLQuery, reusable: Bool = false) throws(DatabaseError) -> QueryResult {
         let text = query.text
         let binds = try Self.checked(query.binds)
         let result = Self.withCStrings(binds) { values in
-            if reusable && usesPreparedStatements {
+            if reusable && usesPreparedStatements && !query.needsCustomPlan {
                 return executePrepared(text, count: Int32(binds.count), values: values)
             }
             return PQexecParams(handle, text, Int32(binds.count), nil, values, nil, nil, 0)

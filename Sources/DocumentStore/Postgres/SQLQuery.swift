@@ -10,6 +10,9 @@ struct SQLQuery: Sendable, ExpressibleByStringInterpolation {
     }
 
     private(set) var pieces: [Piece] = []
+    /// Whether the statement should be planned for its values each time rather than prepared once: set
+    /// for long value lists, which PostgreSQL hashes only when they are constants of the plan.
+    private(set) var needsCustomPlan = false
 
     init() {}
 
@@ -19,6 +22,14 @@ struct SQLQuery: Sendable, ExpressibleByStringInterpolation {
 
     init(stringInterpolation: Interpolation) {
         pieces = stringInterpolation.pieces
+        needsCustomPlan = stringInterpolation.needsCustomPlan
+    }
+
+    /// The same statement, marked to be planned for its values each time (see `needsCustomPlan`).
+    func plannedForItsValues() -> SQLQuery {
+        var query = self
+        query.needsCustomPlan = true
+        return query
     }
 
     /// The statement text with `$1`, `$2`, ... in place of the parameters.
@@ -48,6 +59,7 @@ struct SQLQuery: Sendable, ExpressibleByStringInterpolation {
 
     mutating func append(_ other: SQLQuery) {
         pieces += other.pieces
+        needsCustomPlan = needsCustomPlan || other.needsCustomPlan
     }
 
     /// Joins fragments with a separator written as raw SQL.
@@ -62,6 +74,7 @@ struct SQLQuery: Sendable, ExpressibleByStringInterpolation {
 
     struct Interpolation: StringInterpolationProtocol {
         fileprivate(set) var pieces: [Piece] = []
+        fileprivate(set) var needsCustomPlan = false
 
         init(literalCapacity: Int, interpolationCount: Int) {
             pieces.reserveCapacity(2 * interpolationCount + 1)
@@ -81,6 +94,7 @@ struct SQLQuery: Sendable, ExpressibleByStringInterpolation {
 
         mutating func appendInterpolation(_ fragment: SQLQuery) {
             pieces += fragment.pieces
+            needsCustomPlan = needsCustomPlan || fragment.needsCustomPlan
         }
 
         mutating func appendInterpolation(unsafeSQL sql: String) {

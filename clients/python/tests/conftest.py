@@ -54,6 +54,11 @@ class Raw:
         assert response.status_code == 201, response.text
         return response.json()
 
+    def insert_many(self, store: str, collection: str, documents: list[Any]) -> None:
+        for start in range(0, len(documents), 500):
+            response = self.client.post(f"/{store}/{collection}", json=documents[start : start + 500])
+            assert response.status_code == 201, response.text
+
     def get(self, store: str, collection: str, id: str) -> Any | None:
         response = self.client.get(f"/{store}/{collection}/{quote(id, safe='')}")
         if response.status_code == 404:

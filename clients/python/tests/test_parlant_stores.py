@@ -17,7 +17,7 @@ from parlant.core.tags import TagId
 
 from parlant_docstore import SupabaseDocumentDatabase
 
-from .conftest import Raw
+from .conftest import Raw, Recorder
 
 MakeDB = Callable[..., SupabaseDocumentDatabase]
 T0 = datetime(2025, 1, 1, tzinfo=timezone.utc)
@@ -155,6 +155,47 @@ async def test_customers_with_tags(make_db: MakeDB, id_generator: IdGenerator) -
         with pytest.raises(ItemNotFoundError):
             await store.read_customer(ben.id)
         assert [c.id for c in (await store.list_customers(tags=[gold])).items] == [ann.id]
+
+
+async def test_list_customers_by_tag_with_thousands_of_tagged_customers(
+    make_db: MakeDB, id_generator: IdGenerator, raw: Raw
+) -> None:
+    """list_customers(tags=[t]) sends an $or of one $eq per tagged customer, and tags=[] an $and of one
+    $ne each: with 2,500 tagged customers, filters far beyond 1,000 clauses."""
+    tag = TagId("tag-many")
+    recorder = Recorder()
+    async with (
+        make_db("parlant_customers_", transport=recorder) as db,
+        CustomerDocumentStore(id_generator=id_generator, database=db, allow_migration=True) as store,
+    ):
+        # One customer of each kind made by Parlant, then copies of their documents, for speed.
+        tagged = await store.create_customer("Tagged", tags=[tag], creation_utc=T0)
+        untagged = await store.create_customer("Untagged", creation_utc=T0)
+        customer_doc = raw.get("customers", "customers", tagged.id)
+        association_doc = raw.all("customers", "customer_tag_associations")[0]
+        tagged_ids = [tagged.id] + [CustomerId(f"tagged-{i:04d}") for i in range(1, 2500)]
+        untagged_ids = [untagged.id] + [CustomerId(f"untagged-{i:03d}") for i in range(1, 100)]
+        raw.insert_many(
+            "customers",
+            "customers",
+            [{**customer_doc, "id": id, "name": f"copy {id}"} for id in tagged_ids[1:] + untagged_ids[1:]],
+        )
+        raw.insert_many(
+            "customers",
+            "customer_tag_associations",
+            [{**association_doc, "id": f"assoc-{id}", "customer_id": id} for id in tagged_ids[1:]],
+        )
+
+        recorder.requests.clear()
+        with_tag = await store.list_customers(tags=[tag])
+        assert sorted(c.id for c in with_tag.items) == sorted(tagged_ids)
+        assert all(tag in c.tags for c in with_tag.items[:5])
+        without_tags = await store.list_customers(tags=[])
+        assert set(untagged_ids) <= {c.id for c in without_tags.items}
+        assert not {c.id for c in without_tags.items} & set(tagged_ids)
+        # Each listing is one read of the associations and one :find with the long filter in its body.
+        finds = [path for method, path in recorder.requests if method == "POST" and path.endswith(":find")]
+        assert finds.count("/customers/customers:find") == 2, recorder.requests[:10]
 
 
 async def test_context_variables_with_values(make_db: MakeDB, id_generator: IdGenerator) -> None:
