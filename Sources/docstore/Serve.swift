@@ -30,7 +30,9 @@ struct Serve: ParsableCommand {
 
         let database: DocumentDatabase
         do {
-            database = try DocumentDatabase(settings: configuration.database)
+            database = try DocumentDatabase(settings: configuration.database) { notice in
+                log(notice.level == .info ? .info : .warning, notice.message)
+            }
         } catch {
             log(.error, "cannot use the database settings: \(error.message)")
             throw ExitCode(2)

@@ -7,13 +7,18 @@ import Testing
 /// Helpers shared by the Query* and Streaming* suites.
 enum QuerySupport {
     /// The collection `name` of the sessions store, for seeding through the database directly.
-    static func collection(_ name: String) throws -> DocumentCollection {
-        TestService.shared.database.collection(try CollectionName(name), tablePrefix: "parlant_sessions_")
+    static func collection(_ name: String, in service: TestService = .shared) throws -> DocumentCollection {
+        service.database.collection(try CollectionName(name), tablePrefix: "parlant_sessions_")
     }
 
     /// Inserts `documents` in batches with `insertMany`.
-    static func seed(_ name: String, _ documents: [JSONValue], batch: Int = 1000) throws {
-        let collection = try collection(name)
+    static func seed(
+        _ name: String,
+        _ documents: [JSONValue],
+        batch: Int = 1000,
+        in service: TestService = .shared
+    ) throws {
+        let collection = try collection(name, in: service)
         var start = 0
         while start < documents.count {
             let end = min(start + batch, documents.count)
@@ -172,14 +177,17 @@ extension String {
     }
 }
 
-/// Keyset pagination over HTTP: Link headers, cursors, `has_more`, `count=exact`.
+/// Keyset pagination over HTTP: Link headers, cursors, `has_more`, `count=exact`; on a database whose
+/// collation is C.UTF-8 and on one whose collation is en_US.UTF-8, where the order must be the same.
 @Suite struct QueryPaginationTests {
     /// 1,000 documents; `creation_utc` shared by groups of 4 (so the id decides within a group), inserted
-    /// in an order unrelated to either key.
+    /// in an order unrelated to either key. Ids start `Doc`, `doc`, `_doc` or `dOC`, whose code-point order
+    /// is not en_US's.
     static let documents: [JSONValue] = (0..<1000).map { i in
-        .object(
+        let number = (i * 389) % 1000
+        return .object(
             JSONObject([
-                ("id", .string("doc-" + QuerySupport.pad((i * 389) % 1000, 3))),
+                ("id", .string(["Doc-", "doc-", "_doc-", "dOC-"][number % 4] + QuerySupport.pad(number, 3))),
                 ("creation_utc", .string(QuerySupport.timestamp((i * 37) % 250))),
                 ("grp", .number(String(i % 3))),
                 ("kind", .string(i % 2 == 0 ? "a" : "b")),
@@ -187,16 +195,25 @@ extension String {
             ]))
     }
 
-    /// One seeded collection for the suite's tests (each test only reads it).
-    static let seeded: String = {
-        let name = TestService.uniqueCollection("page")
-        do {
-            try QuerySupport.seed(name, documents)
-        } catch {
-            fatalError("seeding \(name) failed: \(error)")
+    /// One seeded collection in each service for the suite's tests (each test only reads it).
+    static let seededNames: [String: String] = {
+        var names: [String: String] = [:]
+        for collation in TestService.collations {
+            let name = TestService.uniqueCollection("page")
+            do {
+                try QuerySupport.seed(name, documents, in: .on(collation: collation))
+            } catch {
+                fatalError("seeding \(name) failed: \(error)")
+            }
+            names[collation] = name
         }
-        return name
+        return names
     }()
+
+    /// The seeded collection's path, and a client, on the service of `collation`.
+    static func seeded(_ collation: String) -> (path: String, client: HTTPClient) {
+        ("/sessions/\(seededNames[collation]!)", TestService.on(collation: collation).client())
+    }
 
     static func matching(_ predicate: (JSONObject) -> Bool) -> [JSONValue] {
         documents.filter { predicate($0.objectValue!) }
@@ -208,35 +225,34 @@ extension String {
         #expect(times.values.allSatisfy { $0.count == 4 })
     }
 
-    @Test(arguments: [7, 100, 500, 1000])
-    func ascendingLinksVisitEveryDocumentOnce(limit: Int) throws {
-        let client = TestService.shared.client()
-        let path = "/sessions/\(Self.seeded)"
+    @Test(arguments: TestService.collations, [7, 100, 500, 1000])
+    func ascendingLinksVisitEveryDocumentOnce(collation: String, limit: Int) throws {
+        let (path, client) = Self.seeded(collation)
         let ids = try QuerySupport.walk(client, path: path, query: ["limit=\(limit)"], limit: limit)
         #expect(ids.count == 1000)
         #expect(Set(ids).count == ids.count, "a document arrived twice")
         #expect(ids == QuerySupport.keysetOrder(Self.documents))
     }
 
-    @Test func descendingLinksVisitEveryDocumentOnceInReverse() throws {
-        let client = TestService.shared.client()
-        let path = "/sessions/\(Self.seeded)"
+    @Test(arguments: TestService.collations)
+    func descendingLinksVisitEveryDocumentOnceInReverse(collation: String) throws {
+        let (path, client) = Self.seeded(collation)
         let ids = try QuerySupport.walk(client, path: path, query: ["sort=desc", "limit=33"], limit: 33)
         #expect(ids.count == 1000)
         #expect(ids == QuerySupport.keysetOrder(Self.documents, descending: true))
     }
 
-    @Test func exactCountOnEveryPage() throws {
-        let client = TestService.shared.client()
-        let path = "/sessions/\(Self.seeded)"
+    @Test(arguments: TestService.collations)
+    func exactCountOnEveryPage(collation: String) throws {
+        let (path, client) = Self.seeded(collation)
         let ids = try QuerySupport.walk(
             client, path: path, query: ["limit=64", "count=exact"], limit: 64, expectedTotal: 1000)
         #expect(ids == QuerySupport.keysetOrder(Self.documents))
     }
 
-    @Test func filtersArePreservedInLinks() throws {
-        let client = TestService.shared.client()
-        let path = "/sessions/\(Self.seeded)"
+    @Test(arguments: TestService.collations)
+    func filtersArePreservedInLinks(collation: String) throws {
+        let (path, client) = Self.seeded(collation)
         // where and a PostgREST pair together; the where is percent-encoded, the pair partly raw.
         let expected = Self.matching { $0["grp"]?.numberLiteral == "1" && $0["kind"]?.stringValue == "a" }
         #expect(expected.count > 100)
@@ -251,9 +267,9 @@ extension String {
         #expect(ids2 == QuerySupport.keysetOrder(descending, descending: true))
     }
 
-    @Test func handBuiltCursorStartsStrictlyAfterIt() throws {
-        let client = TestService.shared.client()
-        let path = "/sessions/\(Self.seeded)"
+    @Test(arguments: TestService.collations)
+    func handBuiltCursorStartsStrictlyAfterIt(collation: String) throws {
+        let (path, client) = Self.seeded(collation)
         let order = QuerySupport.keysetOrder(Self.documents)
         let byID = Dictionary(uniqueKeysWithValues: Self.documents.map { ($0.objectValue!["id"]!.stringValue!, $0) })
         // The second document of a group sharing one creation_utc: only the id separates it from the third.

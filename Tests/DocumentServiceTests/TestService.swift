@@ -24,15 +24,34 @@ final class TestService: Sendable {
     let database: DocumentDatabase
     let server: HTTPServer
 
+    /// A server like `shared` over a database whose collation is en_US.UTF-8, as many production databases
+    /// are, for the tests of order.
+    static let english: TestService = {
+        do {
+            return try TestService(label: "http_en", url: TestPostgres.englishCollationURL)
+        } catch {
+            fatalError("cannot start the en_US test service: \(error)")
+        }
+    }()
+
+    /// `shared`, or `english` for `en_US.UTF-8`.
+    static func on(collation: String) -> TestService {
+        collation == "en_US.UTF-8" ? english : shared
+    }
+
+    /// The collations `on(collation:)` serves.
+    static let collations = ["C.UTF-8", "en_US.UTF-8"]
+
     init(
         label: String,
+        url: String = TestPostgres.url,
         maxBodyBytes: Int = 1 << 20,
         poolSize: Int = 16,
         keys: [AccessKey] = [AccessKey(secret: TestService.key)]
     ) throws {
         schema = TestPostgres.uniqueSchema(label)
         let configuration = Configuration(
-            database: DatabaseSettings(conninfo: TestPostgres.url, schema: schema, poolSize: poolSize),
+            database: DatabaseSettings(conninfo: url, schema: schema, poolSize: poolSize),
             accessKeys: keys,
             host: "127.0.0.1",
             port: 0,

@@ -296,10 +296,11 @@ struct NamingTests {
         #expect(index("(creation_utc)").count == 1)
         for column in ["session_id", "customer_id", "agent_id"] {
             #expect(index("(\(column)) WHERE \(column) IS NOT NULL").count == 1)
-            #expect(indexes.filter { $0.contains(" ON \(table) (\(column), creation_utc, id)") }.count == 1)
+            #expect(
+                index(#"(\#(column), creation_utc COLLATE "C", id COLLATE "C") WHERE \#(column) IS NOT NULL"#).count == 1)
         }
         #expect(index("USING GIN (data)").count == 1)
-        #expect(index("(creation_utc, id)").count == 1)
+        #expect(index(#"(creation_utc COLLATE "C", id COLLATE "C")"#).count == 1)
 
         let failed = #""public"."parlant_sessions_failed_migrations""#
         let createFailed = statements.first { $0.hasPrefix("CREATE TABLE IF NOT EXISTS \(failed) (") }

@@ -47,26 +47,7 @@ enum TestDatabase {
     }
 
     /// The URL of a database whose default collation is en_US.UTF-8, created on first use.
-    static let englishCollationURL: String = {
-        let name = "docstore_en_us"
-        let exists = (try? sql("SELECT 1 FROM pg_database WHERE datname = \(bind: name)").isEmpty == false) ?? false
-        if !exists {
-            do {
-                try sql(
-                    """
-                    CREATE DATABASE docstore_en_us TEMPLATE template0 ENCODING 'UTF8' \
-                    LC_COLLATE 'en_US.UTF-8' LC_CTYPE 'en_US.UTF-8'
-                    """
-                )
-            } catch let error as DatabaseError where error.sqlState == "42P04" {
-                // Created meanwhile by a concurrent test run.
-            } catch {
-                fatalError("cannot create the en_US database: \(error)")
-            }
-        }
-        guard let slash = url.lastIndex(of: "/") else { fatalError("unexpected TEST_DATABASE_URL form: \(url)") }
-        return String(url[..<slash]) + "/" + name
-    }()
+    static var englishCollationURL: String { TestPostgres.englishCollationURL }
 }
 
 extension DocumentCollection {

@@ -1,8 +1,11 @@
 extension DocumentCollection {
-    /// Creates the collection's tables and indexes now; returns false when the table already existed.
+    /// Creates the collection's tables and indexes now, and builds the indexes an existing table lacks before
+    /// returning; returns false when the table already existed.
     @discardableResult
     public func create() throws(DocumentStoreError) -> Bool {
-        try database.run { connection in try database.schemaManager.ensure(names, on: connection) }
+        try database.run { connection in
+            try database.schemaManager.ensure(names, on: connection, waitingForIndexes: true)
+        }
     }
 
     /// Drops the collection's table and its failed-migrations table, if they exist.

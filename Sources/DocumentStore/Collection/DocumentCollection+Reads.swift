@@ -42,7 +42,7 @@ extension DocumentCollection {
     /// different types group by type (null, string, number, boolean, array, object); missing fields last.
     public func findOne(_ filter: Where, sort: [SortKey] = []) throws(DocumentStoreError) -> StoredDocument? {
         var order: [SQLQuery] = sort.map(Self.sortTerms)
-        order.append("creation_utc ASC, id ASC")
+        order.append(#"creation_utc COLLATE "C" ASC, id COLLATE "C" ASC"#)
         let query: SQLQuery = """
             SELECT \(table.selection) FROM \(table.name.sql) WHERE \(table.condition(filter)) \
             ORDER BY \(SQLQuery.joined(order, separator: ", ")) LIMIT 1

@@ -106,7 +106,7 @@ extension DocumentCollection {
             UPDATE \(table.name.sql) AS target SET \(Self.mergeAssignments) \
             FROM (SELECT \(bind: JSONValue.object(patch).serialized)::jsonb AS patch) p \
             WHERE target.id = (SELECT id FROM \(table.name.sql) WHERE \(table.condition(filter)) \
-            ORDER BY creation_utc, id LIMIT 1 FOR UPDATE) \
+            ORDER BY creation_utc COLLATE "C", id COLLATE "C" LIMIT 1 FOR UPDATE) \
             RETURNING \(Self.targetSelection)
             """
         guard upsert else {
@@ -140,7 +140,7 @@ extension DocumentCollection {
     public func deleteOne(_ filter: Where) throws(DocumentStoreError) -> StoredDocument? {
         let query: SQLQuery = """
             DELETE FROM \(table.name.sql) WHERE id = (SELECT id FROM \(table.name.sql) \
-            WHERE \(table.condition(filter)) ORDER BY creation_utc, id LIMIT 1 FOR UPDATE) \
+            WHERE \(table.condition(filter)) ORDER BY creation_utc COLLATE "C", id COLLATE "C" LIMIT 1 FOR UPDATE) \
             RETURNING \(table.selection)
             """
         return try read(orEmpty: nil) { connection in

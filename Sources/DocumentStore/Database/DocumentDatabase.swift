@@ -5,7 +5,7 @@
 public final class DocumentDatabase: Sendable {
     let pool: ConnectionPool
     let schema: SQLIdentifier
-    let schemaManager = SchemaManager()
+    let schemaManager: SchemaManager
     /// Table names by table prefix and collection, so requests do not derive them again; guarded by
     /// `tableNamesLock` (a pthread mutex: threads that find it taken sleep rather than spin).
     private nonisolated(unsafe) var tableNames: [String: TableNames] = [:]
@@ -13,12 +13,21 @@ public final class DocumentDatabase: Sendable {
     /// Entries kept in `tableNames` before it starts over (collection names come from clients).
     private static let tableNamesKept = 4096
 
-    /// Prepares the pool; no connection is opened until the first operation.
-    public init(settings: DatabaseSettings) throws(DocumentStoreError) {
+    /// Prepares the pool; no connection is opened until the first operation. `notify` hears of work done in
+    /// the background (indexes built for tables made by earlier versions) and of its failures.
+    public init(
+        settings: DatabaseSettings,
+        notify: @escaping @Sendable (DatabaseNotice) -> Void = { _ in }
+    ) throws(DocumentStoreError) {
         guard let schema = SQLIdentifier(settings.schema) else {
             throw .invalidRequest("the schema name '\(settings.schema)' is not a valid identifier")
         }
         self.schema = schema
+        schemaManager = SchemaManager(
+            indexBuilder: IndexBuilder(
+                conninfo: settings.conninfo,
+                connectTimeoutSeconds: settings.connectTimeoutSeconds,
+                notify: notify))
         pool = ConnectionPool(
             settings: ConnectionPool.Settings(
                 conninfo: settings.conninfo,
@@ -75,8 +84,10 @@ public final class DocumentDatabase: Sendable {
         pool.cancelLeasedStatements()
     }
 
-    /// Closes idle connections and refuses new operations.
+    /// Closes idle connections and refuses new operations; an index being built in the background is
+    /// cancelled (and built again after the next start).
     public func close() {
+        schemaManager.indexBuilder.close()
         pool.close()
     }
 

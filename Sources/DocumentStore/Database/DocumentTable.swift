@@ -14,16 +14,22 @@ struct DocumentTable {
         WhereSQL(hasColumns: hasColumns).condition(filter)
     }
 
-    /// `ORDER BY` for the keyset order: `creation_utc`, then `id`.
+    /// `ORDER BY` for the keyset order: `creation_utc`, then `id`, by code point (`COLLATE "C"`) whatever
+    /// the database's collation, as the keyset indexes are built (`TableNames.keysetColumns`).
     func keysetOrder(descending: Bool) -> SQLQuery {
         let direction = descending ? "DESC" : "ASC"
-        return "ORDER BY \(creationUTC) \(unsafeSQL: direction), id \(unsafeSQL: direction)"
+        return """
+            ORDER BY \(creationUTC) COLLATE "C" \(unsafeSQL: direction), id COLLATE "C" \(unsafeSQL: direction)
+            """
     }
 
     /// Rows strictly after `cursor` in the keyset order.
     func after(_ cursor: Cursor, descending: Bool) -> SQLQuery {
         let comparison = descending ? "<" : ">"
-        return "(\(creationUTC), id) \(unsafeSQL: comparison) (\(bind: cursor.creationUTC), \(bind: cursor.id))"
+        return """
+            (\(creationUTC) COLLATE "C", id COLLATE "C") \(unsafeSQL: comparison) \
+            (\(bind: cursor.creationUTC), \(bind: cursor.id))
+            """
     }
 
     static func document(from row: [String?]) -> StoredDocument {

@@ -5,20 +5,21 @@ struct CollectionDDL {
 
     /// Columns that are copies of the document's top-level fields of the same name.
     static let copiedColumns = ["version", "creation_utc", "session_id", "customer_id", "agent_id"]
-    /// Columns with a partial index of their own and a composite `(column, creation_utc, id)` one.
-    static let scopeColumns = ["session_id", "customer_id", "agent_id"]
     /// Columns the failed-migrations table has beyond the seed's `(id, data)`.
     static let failedTableExtraColumns = ["reason", "failed_utc"]
 
     /// Every statement, in the order to run them. The tables named by `closing` are closed to the Data
     /// API's roles right after their `CREATE` (`DataAPIRoles`); the service closes only tables it creates,
-    /// so grants an operator made on an existing table are left as they are.
-    func statements(closing: Set<Table> = [.collection, .failedMigrations]) -> [String] {
+    /// so grants an operator made on an existing table are left as they are. Without `withIndexes`, the
+    /// indexes are left out (an existing table gets them from the `IndexBuilder`).
+    func statements(closing: Set<Table> = [.collection, .failedMigrations], withIndexes: Bool = true) -> [String] {
         var statements = [createTable]
         if closing.contains(.collection) {
             statements += DataAPIRoles.closingStatements(for: [names.qualifiedTable])
         }
-        statements += indexStatements
+        if withIndexes {
+            statements += indexStatements
+        }
         statements.append(createFailedTable)
         if closing.contains(.failedMigrations) {
             statements += DataAPIRoles.closingStatements(for: [names.qualifiedFailedTable])
@@ -51,27 +52,7 @@ struct CollectionDDL {
     }
 
     private var indexStatements: [String] {
-        let table = names.qualifiedTable.sql.text
-        var statements = [
-            "CREATE INDEX IF NOT EXISTS \(names.index("creation_utc").quoted) ON \(table) (creation_utc)"
-        ]
-        for column in Self.scopeColumns {
-            statements.append(
-                "CREATE INDEX IF NOT EXISTS \(names.index(column).quoted) ON \(table) (\(column)) "
-                    + "WHERE \(column) IS NOT NULL"
-            )
-        }
-        statements.append("CREATE INDEX IF NOT EXISTS \(names.index("data_gin").quoted) ON \(table) USING GIN (data)")
-        statements.append(
-            "CREATE INDEX IF NOT EXISTS \(names.ownIndex("creation_utc_id").quoted) ON \(table) (creation_utc, id)"
-        )
-        for column in Self.scopeColumns {
-            statements.append(
-                "CREATE INDEX IF NOT EXISTS \(names.ownIndex("\(column)_creation_utc_id").quoted) "
-                    + "ON \(table) (\(column), creation_utc, id) WHERE \(column) IS NOT NULL"
-            )
-        }
-        return statements
+        names.indexes.map { $0.createStatement(on: names.qualifiedTable) }
     }
 
     private var createFailedTable: String {
@@ -87,12 +68,7 @@ struct CollectionDDL {
 
     /// The names of every table and index the statements create, to check the catalog against.
     var relationNames: [String] {
-        var names = [self.names.table.name, self.names.failedTable.name]
-        names += ["creation_utc", "data_gin"].map { self.names.index($0).name }
-        names.append(self.names.ownIndex("creation_utc_id").name)
-        names += Self.scopeColumns.map { self.names.index($0).name }
-        names += Self.scopeColumns.map { self.names.ownIndex("\($0)_creation_utc_id").name }
-        return names
+        [names.table.name, names.failedTable.name] + names.indexes.map(\.name.name)
     }
 
     /// The statements as one script, each ending in `;`, both tables closed to the Data API's roles.

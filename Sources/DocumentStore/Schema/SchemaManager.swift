@@ -1,23 +1,48 @@
 /// Creates collections' tables and indexes on first use, once per process for each collection.
 ///
-/// Tables it creates are closed to Supabase's Data API in the same transaction (`DataAPIRoles`).
-/// Safe when several replicas start at once: the DDL runs in a transaction holding transaction-scoped
-/// advisory locks (first the schema's, then the table's), which also work behind a transaction pooler.
+/// A table created here gets its indexes in the same transaction, and is closed to Supabase's Data API
+/// there too (`DataAPIRoles`). A table that exists but lacks indexes (made by an earlier version, or by
+/// hand) gets them from the `IndexBuilder`, which builds them without blocking writes. Safe when several
+/// replicas start at once: the DDL runs in a transaction holding transaction-scoped advisory locks (first
+/// the schema's, then the table's), which also work behind a transaction pooler.
 final class SchemaManager: @unchecked Sendable {
     // @unchecked: `ensured` is read and written only while `lock` is held.
     private let lock = Condition()
     private var ensured: Set<TableNames> = []
+    let indexBuilder: IndexBuilder
 
-    /// Makes sure the collection's tables and indexes exist; returns true when this call created the table.
+    init(indexBuilder: IndexBuilder) {
+        self.indexBuilder = indexBuilder
+    }
+
+    /// Makes sure the collection's tables exist, with their indexes; returns true when this call created the
+    /// table. Indexes an existing table lacks are built in the background, or before returning when
+    /// `waitingForIndexes`.
     @discardableResult
-    func ensure(_ names: TableNames, on connection: PostgresConnection) throws -> Bool {
-        if isEnsured(names) { return false }
-        let ddl = CollectionDDL(names: names)
-        if try isComplete(ddl, on: connection) {
-            remember(names)
-            return false
+    func ensure(_ names: TableNames, on connection: PostgresConnection, waitingForIndexes: Bool = false) throws -> Bool
+    {
+        if !waitingForIndexes && isEnsured(names) { return false }
+        var state = try catalogState(names, on: connection)
+        var created = false
+        if !state.hasTables {
+            created = try createTables(names, on: connection)
+            state = try catalogState(names, on: connection)
         }
-        let created = try connection.transaction {
+        if !state.hasIndexes {
+            if waitingForIndexes {
+                try indexBuilder.build(names)
+            } else {
+                indexBuilder.schedule(names)
+            }
+        }
+        remember(names)
+        return created
+    }
+
+    /// Creates what is missing of the schema, the two tables and the failed-migrations table's columns,
+    /// in one transaction; a collection table created now gets its indexes there too.
+    private func createTables(_ names: TableNames, on connection: PostgresConnection) throws -> Bool {
+        try connection.transaction {
             try Self.lockKey("docstore schema \(names.schema.name)", on: connection)
             let schemaExists =
                 try connection.query(
@@ -29,13 +54,12 @@ final class SchemaManager: @unchecked Sendable {
             try Self.lockTable(names, on: connection)
             let existing = try existingTables(names, on: connection)
             let new = Set<CollectionDDL.Table>([.collection, .failedMigrations]).subtracting(existing)
-            for statement in ddl.statements(closing: new) {
+            let ddl = CollectionDDL(names: names)
+            for statement in ddl.statements(closing: new, withIndexes: new.contains(.collection)) {
                 try connection.execute(statement)
             }
             return new.contains(.collection)
         }
-        remember(names)
-        return created
     }
 
     /// Whether the collection's table exists (without creating anything).
@@ -77,25 +101,40 @@ final class SchemaManager: @unchecked Sendable {
         lock.unlock()
     }
 
-    /// One catalog read: are all tables, indexes and failed-table columns there?
-    private func isComplete(_ ddl: CollectionDDL, on connection: PostgresConnection) throws -> Bool {
-        let relations = JSONValue.array(ddl.relationNames.map { .string($0) }).serialized
+    /// What the catalog holds of a collection, in one read.
+    private struct CatalogState {
+        /// Both tables, and the failed-migrations table's columns.
+        let hasTables: Bool
+        /// Every index valid, and none of those they replace left.
+        let hasIndexes: Bool
+    }
+
+    private func catalogState(_ names: TableNames, on connection: PostgresConnection) throws -> CatalogState {
+        let indexes = JSONValue.array(names.indexes.map { .string($0.name.name) }).serialized
+        let replaced = JSONValue.array(names.replacedIndexes.map { .string($0.name) }).serialized
         let columns = JSONValue.array(CollectionDDL.failedTableExtraColumns.map { .string($0) }).serialized
+        let indexesOfTable: SQLQuery = """
+            FROM pg_class c JOIN pg_index i ON i.indexrelid = c.oid \
+            WHERE i.indrelid = to_regclass(\(bind: names.qualifiedTable.sql.text))
+            """
         let result = try connection.query(
             """
-            SELECT
-                (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-                 WHERE n.nspname = \(bind: ddl.names.schema.name)
-                   AND c.relname IN (SELECT jsonb_array_elements_text(\(bind: relations)::jsonb))),
-                (SELECT count(*) FROM pg_attribute
-                 WHERE attrelid = to_regclass(\(bind: ddl.names.qualifiedFailedTable.sql.text))
-                   AND NOT attisdropped
-                   AND attname IN (SELECT jsonb_array_elements_text(\(bind: columns)::jsonb)))
+            SELECT to_regclass(\(bind: names.qualifiedTable.sql.text)) IS NOT NULL, \
+            (SELECT count(*) FROM pg_attribute \
+             WHERE attrelid = to_regclass(\(bind: names.qualifiedFailedTable.sql.text)) AND NOT attisdropped \
+             AND attname IN (SELECT jsonb_array_elements_text(\(bind: columns)::jsonb))), \
+            (SELECT count(*) \(indexesOfTable) AND i.indisvalid \
+             AND c.relname IN (SELECT jsonb_array_elements_text(\(bind: indexes)::jsonb))), \
+            (SELECT count(*) \(indexesOfTable) AND c.relname IN (SELECT jsonb_array_elements_text(\(bind: replaced)::jsonb)))
             """
         )
-        guard let row = result.rows.first else { return false }
-        return Int(row[0] ?? "") == ddl.relationNames.count
-            && Int(row[1] ?? "") == CollectionDDL.failedTableExtraColumns.count
+        guard let row = result.rows.first, row.count == 4 else {
+            return CatalogState(hasTables: false, hasIndexes: false)
+        }
+        return CatalogState(
+            hasTables: row[0] == "t" && Int(row[1] ?? "") == CollectionDDL.failedTableExtraColumns.count,
+            hasIndexes: Int(row[2] ?? "") == names.indexes.count && Int(row[3] ?? "") == 0
+        )
     }
 
     /// Holds, until the transaction ends, the lock that serialises DDL on one collection's tables.

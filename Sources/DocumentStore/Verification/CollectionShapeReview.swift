@@ -13,7 +13,10 @@ struct CollectionShapeReview {
     }
 
     private var qualifiedTable: String { "\(names.schema.name).\(names.table.name)" }
-    private var createdLater: String { "created on the next write to the collection or by PUT /\(route)" }
+    private var tableCreatedLater: String { "created on the next write to the collection or by PUT /\(route)" }
+    private var createdLater: String {
+        "built (without blocking writes) after the next write to the collection, or at once by PUT /\(route)"
+    }
 
     private var columnProblems: [String] {
         let expected = ExpectedCollectionShape.columns
@@ -54,10 +57,15 @@ struct CollectionShapeReview {
                 missing.append("\(index.name) (\(index.definition))")
                 continue
             }
-            let state = named.isValid ? "is \(named.isUnique ? "unique " : "")\(named.definition)" : "is invalid"
+            guard named.isValid else {
+                wrong.append(
+                    "index \(index.name) is not valid (it is being built now, or its build was cut off): it is "
+                        + createdLater)
+                continue
+            }
             wrong.append(
-                "index \(index.name) \(state) instead of \(index.definition): "
-                    + "DROP INDEX \(names.schema.name).\(index.name); it is then \(createdLater)"
+                "index \(index.name) is \(named.isUnique ? "unique " : "")\(named.definition) instead of "
+                    + "\(index.definition): DROP INDEX \(names.schema.name).\(index.name); it is then \(createdLater)"
             )
         }
         guard !missing.isEmpty else { return wrong }
@@ -73,13 +81,13 @@ struct CollectionShapeReview {
 
     private var failedTableProblems: [String] {
         guard catalog.failedTableExists else {
-            return ["failed-migrations table \(names.failedTable.name) is missing: it is \(createdLater)"]
+            return ["failed-migrations table \(names.failedTable.name) is missing: it is \(tableCreatedLater)"]
         }
         let missing = ExpectedCollectionShape.failedTableColumns.filter { !catalog.failedTableColumns.contains($0) }
         guard !missing.isEmpty else { return [] }
         return [
             "failed-migrations table \(names.failedTable.name) lacks columns \(missing.joined(separator: ", ")): "
-                + "they are \(createdLater)"
+                + "they are \(tableCreatedLater)"
         ]
     }
 

@@ -25,23 +25,7 @@ struct ExpectedCollectionShape {
 
     /// Every index `CollectionDDL` creates, in its order.
     var indexes: [Index] {
-        var indexes = [Index(name: names.index("creation_utc").name, definition: "btree (creation_utc)")]
-        for column in CollectionDDL.scopeColumns {
-            indexes.append(
-                Index(name: names.index(column).name, definition: "btree (\(column)) WHERE (\(column) IS NOT NULL)")
-            )
-        }
-        indexes.append(Index(name: names.index("data_gin").name, definition: "gin (data)"))
-        indexes.append(Index(name: names.ownIndex("creation_utc_id").name, definition: "btree (creation_utc, id)"))
-        for column in CollectionDDL.scopeColumns {
-            indexes.append(
-                Index(
-                    name: names.ownIndex("\(column)_creation_utc_id").name,
-                    definition: "btree (\(column), creation_utc, id) WHERE (\(column) IS NOT NULL)"
-                )
-            )
-        }
-        return indexes
+        names.indexes.map { Index(name: $0.name.name, definition: $0.definition) }
     }
 
     /// The part of a `pg_get_indexdef` text after ` USING `, or the whole text if it has none.
