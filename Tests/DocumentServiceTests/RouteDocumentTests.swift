@@ -39,6 +39,30 @@ import Testing
         #expect(try RouteCheck.rowCount(collection) == 1)
     }
 
+    /// What PostgreSQL's jsonb does to the spelling of a document, as the README and the OpenAPI
+    /// description state it: values kept, exponents written out, -0.0 as 0.0, keys reordered.
+    @Test func jsonbKeepsValuesButNotSpelling() throws {
+        let client = TestService.shared.client()
+        let collection = TestService.uniqueCollection()
+        let sent = #"{"id": "n1", "big": 1e+20, "f": 1.5e3, "tiny": 1e-7, "kept": 1500.0, "scale": 0.1000, "#
+            + #""neg": -0.0, "exact": 0.1000000000000000055511151231257827, "b": 1, "a": 2, "a": 3}"#
+        #expect(try client.call("POST", "/sessions/\(collection)", json: sent).status == 201)
+        let read = try client.call("GET", "/sessions/\(collection)/n1")
+        #expect(read.status == 200)
+        for literal in [
+            #""big": 100000000000000000000"#, #""f": 1500"#, #""tiny": 0.0000001"#, #""kept": 1500.0"#,
+            #""scale": 0.1000"#, #""neg": 0.0"#, #""exact": 0.1000000000000000055511151231257827"#, #""a": 3"#,
+        ] {
+            #expect(read.text.contains(literal + ",") || read.text.contains(literal + "}"), "\(literal) in \(read.text)")
+        }
+        #expect(!read.text.contains(#""a": 2"#), "the last of a repeated key wins")
+        let keys = read.text.matches(of: #/"([a-z_]+)": /#).map { String($0.output.1) }
+        let jsonbOrder = keys.sorted { a, b in
+            a.utf8.count != b.utf8.count ? a.utf8.count < b.utf8.count : a.utf8.lexicographicallyPrecedes(b.utf8)
+        }
+        #expect(keys == jsonbOrder, "shorter keys first, then byte order: \(keys)")
+    }
+
     @Test func insertKeepsGivenIDAndCreation() throws {
         let client = TestService.shared.client()
         let collection = TestService.uniqueCollection()
