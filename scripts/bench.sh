@@ -20,6 +20,9 @@
 #   page_last    ... with the cursor of its last page (cursors: scripts/bench/pages.sql)
 #   stream       GET /sessions/events, every document streamed; 1 client, curl, BENCH_STREAM_REPEAT
 #                (3) timed requests, while the service's RSS is sampled
+#   find_ids     POST /sessions/events:find with {"$or": [{"id": {"$eq": ...}}, ...]} of 10,000 loaded
+#                ids (BENCH_FIND_IDS), as Parlant's list_customers(tags=...) sends them; every match
+#                streamed back
 # and after each, pgbench -M prepared with the same clients and duration runs the SQL the service
 # runs for it (copied from Sources/DocumentStore/Collection) on the same table: the ceiling. Writes
 # are measured on a vacuumed, checkpointed table, and inserted rows are deleted after each insert run.
@@ -32,7 +35,7 @@
 #
 # Environment: BENCH_SCRATCH (.build-bench), BENCH_POOL_SIZE (32), BENCH_SCHEMA (bench),
 # BENCH_STREAM_REPEAT (3), BENCH_PG_SAMPLING (0.2: the share of pgbench transactions whose latency
-# is logged for p50/p99), BENCH_PAGE_CUSTOMERS (64).
+# is logged for p50/p99), BENCH_PAGE_CUSTOMERS (64), BENCH_FIND_IDS (10000).
 
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
@@ -45,7 +48,7 @@ docs=100000
 duration=10
 warmup=2
 connections="1 32"
-all_ops="get insert merge update_one page_first page_middle page_last stream"
+all_ops="get insert merge update_one page_first page_middle page_last stream find_ids"
 ops="$all_ops"
 json_file=""
 keep=false
@@ -55,6 +58,7 @@ schema="${BENCH_SCHEMA:-bench}"
 stream_repeat="${BENCH_STREAM_REPEAT:-3}"
 pg_sampling="${BENCH_PG_SAMPLING:-0.2}"
 page_customers="${BENCH_PAGE_CUSTOMERS:-64}"
+find_ids="${BENCH_FIND_IDS:-10000}"
 patch='{"status": "read", "read_utc": "2026-01-01T12:00:00.000000+00:00"}'
 
 usage() { sed -n '2,/^$/s/^# \{0,1\}//p' "$0"; }
@@ -218,6 +222,20 @@ log "page benchmark over $page_count customers with 300+ documents"
 export BENCH_LUA_DIR="$repo/scripts/bench" BENCH_DOCS="$docs" BENCH_COLLECTION_PATH="$collection_path"
 export BENCH_CUSTOMERS=1000 BENCH_PATCH="$patch" BENCH_PAGES="$pages"
 
+# The find_ids body and the id list of its pgbench script: distinct loaded ids, the same each run.
+find_body="$work/find_ids.json"
+find_list="$work/find_ids.list"
+python3 - "$docs" "$find_ids" "$find_body" "$find_list" <<'PY'
+import json, random, sys
+docs, count, body_path, list_path = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
+ids = [str(10000000000 + (i * 2654435761) % 4294967296) for i in random.Random(5).sample(range(docs), count)]
+with open(body_path, "w") as body:
+    json.dump({"where": {"$or": [{"id": {"$eq": id}} for id in ids]}}, body)
+with open(list_path, "w") as listing:
+    listing.write("{" + ",".join(ids) + "}")
+PY
+export BENCH_FIND_BODY="$find_body"
+
 # --- one request of each kind, checked before measuring -----------------------------------------
 check() { # NAME EXPECTED_STATUS JQ_TEST CURL_ARGS...
     local name=$1 expected=$2 test=$3 body status
@@ -241,6 +259,8 @@ check update_one 200 '.matched_count == 1' "${json[@]}" \
 check page_first 200 '(.items | length) == 100 and .has_more' "$page_url"
 check page_middle 200 '(.items | length) == 100 and .has_more' "$page_url&cursor=$middle_token"
 check page_last 200 '(.items | length) == 100 and (.has_more | not)' "$page_url&cursor=$last_token"
+check find_ids 200 "(.items | length) == $find_ids" "${json[@]}" --data-binary "@$find_body" \
+    "$base$collection_path:find"
 psql_run -c "DELETE FROM $qualified WHERE id = 'bench-check'" -c "VACUUM ANALYZE $qualified"
 
 sleep 1
@@ -283,23 +303,29 @@ EOF
 # it unnamed; the customer's id is built in SQL here).
 cat >"$pgb/update_one.sql" <<EOF
 \set c random(0, 999)
-UPDATE $qualified AS target SET $merge_set FROM (SELECT :patch::jsonb AS patch) p WHERE target.id = (SELECT id FROM $qualified WHERE "customer_id" = ('cust_' || :c) ORDER BY creation_utc, id LIMIT 1 FOR UPDATE) RETURNING $target_selection;
+UPDATE $qualified AS target SET $merge_set FROM (SELECT :patch::jsonb AS patch) p WHERE target.id = (SELECT id FROM $qualified WHERE "customer_id" = ('cust_' || :c) ORDER BY creation_utc COLLATE "C", id COLLATE "C" LIMIT 1 FOR UPDATE) RETURNING $target_selection;
 EOF
 # DocumentCollection.find, limit 100 (+1 to know has_more), customer_id=eq.<c> [and the cursor]:
 # one script per customer and position, chosen uniformly, values as literals.
 while IFS=$'\t' read -r customer _ _ _ middle_utc middle_id last_utc last_id; do
     where="WHERE (TRUE AND \"customer_id\" = '$customer')"
-    order="ORDER BY creation_utc ASC, id ASC LIMIT 101"
+    order='ORDER BY creation_utc COLLATE "C" ASC, id COLLATE "C" ASC LIMIT 101'
+    after='(creation_utc COLLATE "C", id COLLATE "C") >'
     printf 'SELECT %s FROM %s %s %s;\n' "$selection" "$qualified" "$where" "$order" \
         >"$pgb/page_first.$customer.sql"
-    printf "SELECT %s FROM %s %s AND (creation_utc, id) > ('%s', '%s') %s;\n" "$selection" "$qualified" \
-        "$where" "$middle_utc" "$middle_id" "$order" >"$pgb/page_middle.$customer.sql"
-    printf "SELECT %s FROM %s %s AND (creation_utc, id) > ('%s', '%s') %s;\n" "$selection" "$qualified" \
-        "$where" "$last_utc" "$last_id" "$order" >"$pgb/page_last.$customer.sql"
+    printf "SELECT %s FROM %s %s AND %s ('%s', '%s') %s;\n" "$selection" "$qualified" \
+        "$where" "$after" "$middle_utc" "$middle_id" "$order" >"$pgb/page_middle.$customer.sql"
+    printf "SELECT %s FROM %s %s AND %s ('%s', '%s') %s;\n" "$selection" "$qualified" \
+        "$where" "$after" "$last_utc" "$last_id" "$order" >"$pgb/page_last.$customer.sql"
 done <"$pages"
 # DocumentCollection.stream with {} (the service streams it row by row, pgbench reads it whole).
 cat >"$pgb/stream.sql" <<EOF
-SELECT $selection FROM $qualified WHERE TRUE ORDER BY creation_utc ASC, id ASC;
+SELECT $selection FROM $qualified WHERE TRUE ORDER BY creation_utc COLLATE "C" ASC, id COLLATE "C" ASC;
+EOF
+# DocumentCollection.find without a limit, the $or of ids folded into one array (the service binds it
+# and streams the rows; here it is a literal of the prepared statement).
+cat >"$pgb/find_ids.sql" <<EOF
+SELECT $selection FROM $qualified WHERE ("id" = ANY('$(<"$find_list")'::text[])) ORDER BY creation_utc COLLATE "C" ASC, id COLLATE "C" ASC;
 EOF
 
 # --- measuring ---------------------------------------------------------------------------------
@@ -385,11 +411,15 @@ if wants stream; then
     run_pgbench stream 1 -t "$stream_repeat" -f "$pgb/stream.sql"
 fi
 
-for op in get page_first page_middle page_last insert merge update_one; do
+for op in get page_first page_middle page_last find_ids insert merge update_one; do
     wants "$op" || continue
     for clients in $connections; do
         case "$op" in
             get) run_wrk get "$clients" get.lua; pgbench_timed get "$clients" -f "$pgb/get.sql" ;;
+            find_ids)
+                run_wrk find_ids "$clients" find_ids.lua
+                pgbench_timed find_ids "$clients" -f "$pgb/find_ids.sql"
+                ;;
             page_*)
                 run_wrk "$op" "$clients" page.lua BENCH_POSITION="${op#page_}"
                 page_scripts=()

@@ -40,26 +40,37 @@ struct WhereSQL {
         }
     }
 
-    /// The field equals one of `values`: one `= ANY` over a `jsonb[]` bind, and on a copied column, the
-    /// strings that could not be another type's JSON text as one `= ANY` over a `text[]` bind of the
-    /// column, which its index serves (`id = ANY($1::text[])` for Parlant's `$or` of ids).
+    /// The field equals one of `values`: one `= ANY` over a `jsonb[]` bind; on a copied column, the strings
+    /// go as one `= ANY` over a `text[]` bind of the column instead, which its index serves
+    /// (`id = ANY($1::text[])` for Parlant's `$or` of ids). A string that is another type's JSON text
+    /// (`"5"`, `"true"`), which the column also holds for a non-string field, is kept apart and also
+    /// asks for a JSON string.
     private func membership(_ field: FieldPath, _ values: [Scalar]) -> SQLQuery {
         var tests: [SQLQuery] = []
         var jsonValues = values
         if hasColumns, field.segments.count == 1, Self.columnFields.contains(field.segments[0]),
             let column = SQLIdentifier(field.segments[0])
         {
-            var columnStrings: [String] = []
+            var plain: [String] = []
+            var ambiguous: [String] = []
             jsonValues = []
             for value in values {
-                if case .string(let text) = value, !Self.couldBeOtherType(text) {
-                    columnStrings.append(text)
-                } else {
+                guard case .string(let text) = value else {
                     jsonValues.append(value)
+                    continue
                 }
+                if Self.couldBeOtherType(text) { ambiguous.append(text) } else { plain.append(text) }
             }
-            if !columnStrings.isEmpty {
-                tests.append("\(column) = ANY(\(bind: ArrayLiteral.text(columnStrings))::text[])")
+            if !plain.isEmpty {
+                tests.append("\(column) = ANY(\(bind: ArrayLiteral.text(plain))::text[])")
+            }
+            if !ambiguous.isEmpty {
+                tests.append(
+                    """
+                    (\(column) = ANY(\(bind: ArrayLiteral.text(ambiguous))::text[]) \
+                    AND jsonb_typeof(\(json(field))) = 'string')
+                    """
+                )
             }
         }
         if !jsonValues.isEmpty {
