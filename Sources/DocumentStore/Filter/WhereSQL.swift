@@ -8,9 +8,10 @@ struct WhereSQL {
     /// Top-level fields copied into columns of the same name.
     static let columnFields: Set<String> = ["id", "version", "creation_utc", "session_id", "customer_id", "agent_id"]
 
-    /// The most values a list may have and still go into a statement prepared once: PostgreSQL hashes a
-    /// longer list (instead of testing its values one by one for each row) only when it is a constant of a
-    /// plan made for its values.
+    /// The most values a list tested on every row may have and still go into a statement prepared once:
+    /// PostgreSQL hashes a longer list (instead of testing its values one by one for each row) only when it
+    /// is a constant of a plan made for its values. A list an index serves (`id = ANY(...)`) is prepared
+    /// whatever its length: planning a long list each time costs more than the lookups.
     static let reusablePlanListLimit = 64
 
     /// Whether the table has the copied columns (collection tables do, failed-migrations tables do not).
@@ -34,8 +35,9 @@ struct WhereSQL {
             return compare(field, comparison, value)
         case .member(let field, let negated, let values):
             guard !values.isEmpty else { return negated ? "TRUE" : "FALSE" }
-            var test = membership(field, values)
-            if values.count > Self.reusablePlanListLimit { test = test.plannedForItsValues() }
+            var (test, indexed) = membership(field, values)
+            // A long list an index serves is cheapest prepared; one tested on every row only hashed.
+            if values.count > Self.reusablePlanListLimit && (negated || !indexed) { test = test.plannedForItsValues() }
             return negated ? "(\(test) IS NOT TRUE)" : test
         }
     }
@@ -45,7 +47,8 @@ struct WhereSQL {
     /// (`id = ANY($1::text[])` for Parlant's `$or` of ids). A string that is another type's JSON text
     /// (`"5"`, `"true"`), which the column also holds for a non-string field, is kept apart and also
     /// asks for a JSON string.
-    private func membership(_ field: FieldPath, _ values: [Scalar]) -> SQLQuery {
+    /// `indexed` when every value went to a column test.
+    private func membership(_ field: FieldPath, _ values: [Scalar]) -> (test: SQLQuery, indexed: Bool) {
         var tests: [SQLQuery] = []
         var jsonValues = values
         if hasColumns, field.segments.count == 1, Self.columnFields.contains(field.segments[0]),
@@ -76,7 +79,8 @@ struct WhereSQL {
         if !jsonValues.isEmpty {
             tests.append("\(json(field)) = ANY(\(bind: ArrayLiteral.text(jsonValues.map(\.jsonText)))::jsonb[])")
         }
-        return tests.count == 1 ? "(\(tests[0]))" : "(\(SQLQuery.joined(tests, separator: " OR ")))"
+        let test: SQLQuery = tests.count == 1 ? "(\(tests[0]))" : "(\(SQLQuery.joined(tests, separator: " OR ")))"
+        return (test, jsonValues.isEmpty)
     }
 
     /// Whether a string is the JSON text of a value of another type (`5`, `true`, `[1]`), as a copied

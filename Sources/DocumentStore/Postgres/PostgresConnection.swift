@@ -135,12 +135,17 @@ final class PostgresConnection {
     }
 
     /// Sends a statement whose rows are then read one at a time with `nextStreamedRow()`,
-    /// so memory stays flat whatever the number of rows.
+    /// so memory stays flat whatever the number of rows. It is prepared once per connection, as
+    /// `query(_:reusable: true)` does.
     func startStreaming(_ query: SQLQuery) throws(DatabaseError) {
         let text = query.text
         let binds = try Self.checked(query.binds)
+        let name = usesPreparedStatements && !query.needsCustomPlan ? prepared(text, count: Int32(binds.count)) : nil
         let sent = Self.withCStrings(binds) { values in
-            PQsendQueryParams(handle, text, Int32(binds.count), nil, values, nil, nil, 0)
+            if let name {
+                return PQsendQueryPrepared(handle, name, Int32(binds.count), values, nil, nil, 0)
+            }
+            return PQsendQueryParams(handle, text, Int32(binds.count), nil, values, nil, nil, 0)
         }
         guard sent == 1 else { throw failure() }
         isStreaming = true
@@ -194,21 +199,26 @@ final class PostgresConnection {
         count: Int32,
         values: UnsafePointer<UnsafePointer<CChar>?>?
     ) -> OpaquePointer? {
-        if let name = preparedNames[text] {
-            return PQexecPrepared(handle, name, count, values, nil, nil, 0)
+        guard let name = prepared(text, count: count) else {
+            return PQexecParams(handle, text, count, nil, values, nil, nil, 0)
         }
+        return PQexecPrepared(handle, name, count, values, nil, nil, 0)
+    }
+
+    /// The name of `text` prepared on this connection, preparing it now if it is not yet; `nil` when
+    /// PostgreSQL refuses to prepare it (the statement then runs unprepared and reports its own error).
+    private func prepared(_ text: String, count: Int32) -> String? {
+        if let name = preparedNames[text] { return name }
         if preparedNames.count >= Self.preparedStatementLimit {
             PQclear(PQexec(handle, "DEALLOCATE ALL"))
             preparedNames.removeAll()
         }
         let name = "docstore_\(preparedNames.count + 1)"
-        guard let prepared = PQprepare(handle, name, text, count, nil) else { return nil }
-        defer { PQclear(prepared) }
-        guard PQresultStatus(prepared) == PGRES_COMMAND_OK else {
-            return PQexecParams(handle, text, count, nil, values, nil, nil, 0)
-        }
+        guard let result = PQprepare(handle, name, text, count, nil) else { return nil }
+        defer { PQclear(result) }
+        guard PQresultStatus(result) == PGRES_COMMAND_OK else { return nil }
         preparedNames[text] = name
-        return PQexecPrepared(handle, name, count, values, nil, nil, 0)
+        return name
     }
 
     private func consume(_ result: OpaquePointer?) throws(DatabaseError) -> QueryResult {
