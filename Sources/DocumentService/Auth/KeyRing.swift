@@ -4,7 +4,11 @@ import Synchronization
 /// The service keys in force. Every request reads them; `reload` replaces them as a whole from the keys
 /// file (`SERVICE_KEY_FILE`), so a key that is in both the old and the new file is never refused.
 public final class KeyRing: Sendable {
-    private let keys: Mutex<ServiceKeys>
+    /// The set in force, read with one atomic load per request: no lock that every request takes.
+    private let inForce: Atomic<Unmanaged<KeySet>>
+    /// Every set ever put in force, kept alive so that a request that loaded one may use it however
+    /// long it takes; reloads are rare, so this stays small. Only `replace` touches it.
+    private let everInForce: Mutex<[KeySet]>
     private let file: KeyFile?
     /// The keys file as it was when last read.
     private let stamp: Mutex<KeyFile.Stamp?>
@@ -13,14 +17,16 @@ public final class KeyRing: Sendable {
 
     /// `keys` are in force from the start; `file`, when given, is where `reload` reads new ones.
     public init(keys: [AccessKey], file: KeyFile? = nil, log: Log = Log()) {
-        self.keys = Mutex(ServiceKeys(keys, digester: digester))
+        let first = KeySet(ServiceKeys(keys, digester: digester))
+        inForce = Atomic(Unmanaged.passUnretained(first))
+        everInForce = Mutex([first])
         self.file = file
         self.stamp = Mutex(file?.stamp())
         self.log = log
     }
 
     var current: ServiceKeys {
-        keys.withLock { $0 }
+        inForce.load(ordering: .acquiring).takeUnretainedValue().keys
     }
 
     /// The keys in force, by fingerprint and scope, e.g. `2 keys: 3f2a9c1b (full), 7d0e4b2a (access=read)`.
@@ -39,8 +45,7 @@ public final class KeyRing: Sendable {
         let readStamp = file.stamp()
         stamp.withLock { $0 = readStamp }
         do {
-            let loaded = ServiceKeys(try file.load(), digester: digester)
-            keys.withLock { $0 = loaded }
+            replace(with: ServiceKeys(try file.load(), digester: digester))
             log(.info, "service keys reloaded from \(file.path) (\(reason)): \(summary)")
         } catch {
             log(.error, "service keys not reloaded from \(file.path) (\(reason)): \(error); still in force: \(summary)")
@@ -51,5 +56,22 @@ public final class KeyRing: Sendable {
     public func reloadIfChanged() {
         guard let file, let now = file.stamp(), now != stamp.withLock({ $0 }) else { return }
         reload(reason: "file changed")
+    }
+
+    private func replace(with keys: ServiceKeys) {
+        let next = KeySet(keys)
+        everInForce.withLock { sets in
+            sets.append(next)
+            inForce.store(Unmanaged.passUnretained(next), ordering: .releasing)
+        }
+    }
+}
+
+/// One set of keys, as a reference the ring can swap atomically.
+private final class KeySet: Sendable {
+    let keys: ServiceKeys
+
+    init(_ keys: ServiceKeys) {
+        self.keys = keys
     }
 }
