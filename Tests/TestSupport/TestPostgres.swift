@@ -30,11 +30,13 @@ public enum TestPostgres {
         }
     }()
 
-    /// The Supabase-like database as the superuser, for `SET ROLE anon` and for tables made by hand.
-    public static var supabaseAdminURL: String {
-        guard let slash = url.lastIndex(of: "/") else { fatalError("unexpected TEST_DATABASE_URL form: \(url)") }
-        return String(url[..<slash]) + "/docstore_supabase"
-    }
+    /// The Supabase-like database as the superuser, for `SET ROLE anon` and for tables made by hand; made
+    /// first, as for `supabaseURL`.
+    public static let supabaseAdminURL: String = {
+        guard let slash = supabaseURL.lastIndex(of: "/") else { fatalError("unexpected URL form: \(supabaseURL)") }
+        guard let adminSlash = url.lastIndex(of: "/") else { fatalError("unexpected TEST_DATABASE_URL form: \(url)") }
+        return String(url[..<adminSlash]) + supabaseURL[slash...]
+    }()
 
     /// The repository's root folder.
     public static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
