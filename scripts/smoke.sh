@@ -209,7 +209,8 @@ routes='[["get","/healthz"],["get","/readyz"],["get","/openapi.json"],["get","/v
     ["put","/{store}/{collection}/{id}"],["delete","/{store}/{collection}/{id}"],["post","/{store}/{collection}:find"],
     ["post","/{store}/{collection}:findOne"],["post","/{store}/{collection}:updateOne"],
     ["post","/{store}/{collection}:deleteOne"],["post","/{store}/{collection}:ensureIndexes"],
-    ["post","/{store}/{collection}:quarantine"],["get","/{store}/{collection}:failedMigrations"]]'
+    ["post","/{store}/{collection}:quarantine"],["get","/{store}/{collection}:failedMigrations"],
+    ["get","/{store}/{collection}:versions"]]'
 expect_json '(.openapi | startswith("3.1")) and (.paths | type == "object")'
 undocumented="$(body --argjson routes "$routes" \
     '. as $doc | [$routes[] | select(($doc.paths[.[1]][.[0]] | type) != "object") | join(" ")] | join(", ")')"
@@ -452,6 +453,24 @@ ok
 call "POST $P:ensureIndexes (again)" POST "$P:ensureIndexes" key "$indexes"
 expect_status 200
 expect_json '.indexes == 2'
+ok
+
+# --- Versions ---------------------------------------------------------------------------------
+
+call "PATCH $P/{id} (a version)" PATCH "$P/${C}_2" key '{"version":"0.1.0"}'
+expect_status 200
+expect_json '.version == "0.1.0"'
+ok
+
+call "GET $P:versions" GET "$P:versions" key
+expect_status 200
+expect_json '.versions[0] == {"version":"0.1.0","count":1} and .versions[-1].version == null
+    and .versions[-1].count >= 1 and (.versions | length) == 2'
+ok
+
+call "GET $P:versions?count=none" GET "$P:versions?count=none" key
+expect_status 200
+expect_json '[.versions[].version] == ["0.1.0", null] and all(.versions[]; .count == null)'
 ok
 
 # --- Migrations' quarantine -------------------------------------------------------------------

@@ -74,7 +74,7 @@ import Testing
 
     @Test func writeRoutesAreNamedAsTheIssueListsThem() {
         #expect(Self.writeRoutes.count == 10)
-        #expect(Self.readRoutes.count == 6)
+        #expect(Self.readRoutes.count == 7)
     }
 
     @Test(arguments: writeRoutes)

@@ -190,7 +190,7 @@ struct NamingTests {
                 }
             }
         }
-        #expect(seen.count == 10 * 11)
+        #expect(seen.count == 10 * 12)
     }
 
     @Test(
@@ -287,7 +287,8 @@ struct NamingTests {
         }
 
         let indexes = statements.filter { $0.hasPrefix("CREATE INDEX") }
-        #expect(indexes.count == 9)
+        #expect(indexes.count == 10)
+        #expect(index(#"(version, creation_utc COLLATE "C", id COLLATE "C")"#).count == 1)
         #expect(indexes.allSatisfy { $0.hasPrefix("CREATE INDEX IF NOT EXISTS \"idx_parlant_sessions_") })
         /// The index statements on `table` whose definition ends with `definition`.
         func index(_ definition: String) -> [String] {
@@ -345,7 +346,7 @@ struct NamingTests {
     func relationNames() throws {
         for collection in ["sessions", "events", String(repeating: "x", count: 63)] {
             let ddl = CollectionDDL(names: try tableNames("parlant_sessions_", collection))
-            #expect(Set(ddl.relationNames).count == 11)
+            #expect(Set(ddl.relationNames).count == 12)
             #expect(ddl.relationNames.allSatisfy { $0.utf8.count <= 63 })
             for name in ddl.relationNames {
                 #expect(ddl.script.contains("\"\(name)\""))

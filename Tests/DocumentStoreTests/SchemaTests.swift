@@ -100,7 +100,7 @@ struct SchemaTests {
         let collection = replicas[0].collection(try CollectionName("events"), tablePrefix: "parlant_sessions_")
         #expect(try collection.count(.everything) == 8)
         let indexes = try TestDatabase.sql("SELECT count(*) FROM pg_indexes WHERE schemaname = \(bind: schema)")
-        #expect(indexes.first?.first == "10", "the primary key plus the nine indexes of SPEC section 3")
+        #expect(indexes.first?.first == "11", "the primary key plus the ten indexes of SPEC section 3")
     }
 
     @Test("the schema script is the seed's manual SQL plus the keyset indexes")

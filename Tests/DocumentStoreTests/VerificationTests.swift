@@ -62,7 +62,7 @@ struct VerificationTests {
         }
         #expect(report.ok)
         let events = try Self.check(report, "sessions/events").detail
-        #expect(events.contains("parlant_sessions_events") && events.contains("all 9 indexes"), "\(events)")
+        #expect(events.contains("parlant_sessions_events") && events.contains("all 10 indexes"), "\(events)")
         #expect(try Self.check(report, "schema").detail.contains("has USAGE and CREATE"))
         #expect(try Self.tables(in: database.schema.name) == before, "the probe must leave no table behind")
     }

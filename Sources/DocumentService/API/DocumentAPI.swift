@@ -144,6 +144,7 @@ public struct DocumentAPI: HTTPHandler {
         case .quarantine: return try quarantine(context)
         case .createCollection: return try createCollection(context)
         case .dropCollection: return try dropCollection(context)
+        case .versions: return try versions(context)
         }
     }
 

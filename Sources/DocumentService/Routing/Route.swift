@@ -19,6 +19,7 @@ enum Operation: Sendable {
     case ensureIndexes
     case quarantine
     case failedMigrations
+    case versions
 }
 
 extension Operation {
@@ -28,7 +29,8 @@ extension Operation {
         case .insert, .createCollection, .dropCollection, .mergeDocument, .replaceDocument, .deleteDocument,
             .updateOne, .deleteOne, .ensureIndexes, .quarantine:
             return true
-        case .health, .readiness, .openAPI, .verify, .find, .getDocument, .findByBody, .findOne, .failedMigrations:
+        case .health, .readiness, .openAPI, .verify, .find, .getDocument, .findByBody, .findOne, .failedMigrations,
+            .versions:
             return false
         }
     }
@@ -76,5 +78,6 @@ struct Route: Sendable {
         Route(method: "POST", template: "/{store}/{collection}:ensureIndexes", operation: .ensureIndexes),
         Route(method: "POST", template: "/{store}/{collection}:quarantine", operation: .quarantine),
         Route(method: "GET", template: "/{store}/{collection}:failedMigrations", operation: .failedMigrations),
+        Route(method: "GET", template: "/{store}/{collection}:versions", operation: .versions),
     ]
 }

@@ -1,5 +1,6 @@
 /// One index the service keeps on a collection table: the seed document's (`creation_utc`, the partial
-/// ones on `session_id`, `customer_id`, `agent_id`, GIN on `data`) and its own keyset indexes.
+/// ones on `session_id`, `customer_id`, `agent_id`, GIN on `data`) and its own keyset indexes, one of
+/// them led by `version`.
 struct CollectionIndex: Equatable {
     let name: SQLIdentifier
     /// What follows the table in `CREATE INDEX`, e.g. `(customer_id) WHERE customer_id IS NOT NULL`.
@@ -48,6 +49,13 @@ extension TableNames {
                     clause: "(\(column), \(Self.keysetColumns)) WHERE \(column) IS NOT NULL",
                     definition: "btree (\(column), \(Self.keysetColumns)) WHERE (\(column) IS NOT NULL)"))
         }
+        // The versions a collection holds, found by skipping from one to the next (`:versions`), and the
+        // keyset pages of one version, which a migration reads.
+        indexes.append(
+            CollectionIndex(
+                name: ownIndex("version_keyset"),
+                clause: "(version, \(Self.keysetColumns))",
+                definition: "btree (version, \(Self.keysetColumns))"))
         return indexes
     }
 
