@@ -127,7 +127,7 @@ def scripted(answers: list[Any], seen: list[tuple[str, str]]) -> httpx.MockTrans
 async def test_reads_are_retried_and_writes_are_not(logger: Logger) -> None:
     seen: list[tuple[str, str]] = []
     empty = {"items": [], "total_count": 0, "has_more": False, "next_cursor": None}
-    answers: list[Any] = [empty, empty, 503, 503, empty, 503, httpx.ReadError("reset"), 503]
+    answers: list[Any] = [empty, {"versions": []}, 503, 503, empty, 503, httpx.ReadError("reset"), 503]
     database = SupabaseDocumentDatabase(
         logger,
         url="http://docstore.invalid",
@@ -137,7 +137,7 @@ async def test_reads_are_retried_and_writes_are_not(logger: Logger) -> None:
     )
     async with database:
         things = await database.get_collection("things", dict, identity_loader)  # type: ignore[arg-type]
-        assert seen[-1] == ("POST", "/sessions/things:find")
+        assert seen[-1] == ("GET", "/sessions/things:versions")
         # Three attempts for a find: 503, 503, then the answer.
         seen.clear()
         assert (await things.find({"a": 1})).items == []  # type: ignore[dict-item]

@@ -77,9 +77,10 @@ async def test_old_version_documents_are_migrated_with_whole_document_puts(make_
     meta = raw.get("sessions", "metadata", "meta")
     assert meta is not None and meta["version"] == "0.9.0"
 
-    # Through PUT, once per changed document, and only for those; in pages of loader_page_size.
+    # Through PUT, once per changed document, and only for those; in pages of loader_page_size
+    # (the full pass, which reads every document).
     recorder = Recorder()
-    async with make_db("parlant_sessions_", transport=recorder, loader_page_size=2) as db:
+    async with make_db("parlant_sessions_", transport=recorder, loader_page_size=2, full_scan=True) as db:
         await raw_to_old(raw, "old-1")
         async with SessionDocumentStore(db, allow_migration=True) as store:
             assert (await store.read_session(SessionId("old-1"))).labels == set()
@@ -234,3 +235,79 @@ async def test_get_collection_quarantines_what_a_loader_rejects_or_fails_on(
 
     await sessions_db.get_collection("things", dict, counting)  # type: ignore[arg-type]
     assert calls == 0
+
+
+def counting_loaders(db: SupabaseDocumentDatabase) -> dict[str, int]:
+    """Counts the document loader's calls per collection on ``db`` (by wrapping the loaders Parlant's
+    stores hand to ``get_collection`` and ``get_or_create_collection``)."""
+    calls: dict[str, int] = {}
+
+    counting: set[Any] = set()
+
+    def wrap(method: Any) -> Any:
+        async def opened(name: str, schema: Any, document_loader: Any) -> Any:
+            if document_loader in counting:  # get_or_create_collection calls get_collection
+                return await method(name, schema, document_loader)
+
+            async def counted(document: Any) -> Any:
+                calls[name] = calls.get(name, 0) + 1
+                return await document_loader(document)
+
+            counting.add(counted)
+            return await method(name, schema, counted)
+
+        return opened
+
+    db.get_collection = wrap(db.get_collection)  # type: ignore[method-assign]
+    db.get_or_create_collection = wrap(db.get_or_create_collection)  # type: ignore[method-assign]
+    return calls
+
+
+async def test_one_document_per_version_is_loaded_and_the_result_equals_the_full_pass(
+    make_db: MakeDB, raw: Raw
+) -> None:
+    # A current (0.9.0) session as Parlant writes it, to copy.
+    async with make_db("parlant_sessions_") as db, SessionDocumentStore(db, allow_migration=True) as store:
+        made = await store.create_session(CustomerId("c"), agent_id=None)  # type: ignore[arg-type]
+        template = raw.get("sessions", "sessions", made.id)
+    assert template is not None and template["version"] == "0.9.0"
+
+    def documents(current: int) -> list[dict[str, Any]]:
+        stamp = "2024-06-01T00:00:00+00:00"
+        made = [{**template, "id": f"now-{i:04d}", "creation_utc": stamp} for i in range(current)]
+        made += [_session_v0_8_0(f"old-{i}", i) for i in range(3)]
+        made += [{**template, "id": f"future-{i}", "version": "9.9.9"} for i in range(2)]
+        made += [{key: value for key, value in template.items() if key != "version"} | {"id": "versionless"}]
+        made += [{**template, "id": "numbered", "version": 1}]
+        return made
+
+    async def open_store(full_scan: bool) -> tuple[int, list[Any], list[str]]:
+        async with make_db("parlant_sessions_", full_scan=full_scan, loader_page_size=50) as db:
+            calls = counting_loaders(db)
+            async with SessionDocumentStore(db, allow_migration=True):
+                pass
+        stored = sorted(raw.all("sessions", "sessions"), key=lambda document: str(document["id"]))
+        failed = sorted(str(document["id"]) for document in raw.failed("sessions", "sessions"))
+        return calls.get("sessions", 0), stored, failed
+
+    for current in (300, 600):
+        for name in ("sessions", "events"):
+            raw.drop("sessions", name)
+        raw.insert_many("sessions", "sessions", documents(current))
+        versions = raw.client.get("/sessions/sessions:versions").json()["versions"]
+        assert [entry["version"] for entry in versions] == ["0.8.0", "0.9.0", "1", "9.9.9", None]
+        fast_calls, fast_stored, fast_failed = await open_store(full_scan=False)
+
+        for name in ("sessions", "events"):
+            raw.drop("sessions", name)
+        raw.insert_many("sessions", "sessions", documents(current))
+        full_calls, full_stored, full_failed = await open_store(full_scan=True)
+
+        assert fast_stored == full_stored and fast_failed == full_failed
+        assert fast_failed == ["future-0", "future-1", "numbered", "versionless"]
+        assert {document["version"] for document in fast_stored} == {"0.9.0"}
+        assert len(fast_stored) == current + 3
+        # One call per version (0.8.0's sample changed, so its 3 documents follow; 9.9.9's was rejected,
+        # so its 2 follow; "1" and the versionless one are read whole), whatever the number of documents.
+        assert fast_calls == (1 + 3) + 1 + 1 + (1 + 2) + 1
+        assert full_calls == current + 3 + 2 + 1 + 1

@@ -7,7 +7,7 @@ import json
 import os
 import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, cast
 from urllib.parse import quote
@@ -105,6 +105,37 @@ def _sort_pairs(sort: CollectionSort) -> list[list[str]]:
     return [[field, "desc" if direction == SortDirection.DESC else "asc"] for field, direction in sort]
 
 
+@dataclass
+class _LoadProgress:
+    """What one loader pass over a collection did, across its versions."""
+
+    migrated: int = 0
+    quarantined: int = 0
+    rewritten: set[str] = field(default_factory=set)
+
+
+_NOT_JSON = object()
+_NOT_SCALAR = object()
+
+
+def _json_scalar(text: str) -> Any:
+    """The number, boolean or null whose JSON text is ``text`` (the service lists a non-string
+    version as its JSON text); ``_NOT_JSON`` for an ordinary string, ``_NOT_SCALAR`` for an object
+    or array."""
+
+    def refuse(constant: str) -> Any:
+        raise ValueError(constant)
+
+    try:
+        value = json.loads(text, parse_constant=refuse)
+    except ValueError:
+        return _NOT_JSON
+    if isinstance(value, (dict, list)):
+        return _NOT_SCALAR
+    # A string version whose text is "null" (a JSON null version has no column value at all).
+    return _NOT_JSON if value is None or isinstance(value, str) else value
+
+
 @dataclass(frozen=True)
 class _Page:
     items: list[Any]
@@ -137,6 +168,13 @@ class SupabaseDocumentDatabase(DocumentDatabase):
             (``count=exact``) for ``FindResult.total_count``; ``False`` reports the page's size and
             saves a ``COUNT`` query per page.
         loader_page_size: documents read per request when ``get_collection`` runs the loader.
+        full_scan: run the document loader over every stored document when a collection is opened,
+            as Parlant's own adapters do. By default it runs on one document per version (the
+            service's ``:versions``) and, when the loader returns that document unchanged, leaves the
+            other documents of that version alone: this holds because each of Parlant's loaders
+            decides by the document's ``version`` alone (a document at the store's version comes
+            back unchanged, older ones are converted, unknown ones rejected). Set it for a loader
+            that looks at more than ``version``.
         transport: an ``httpx`` transport, for tests.
 
     Use it as an async context manager: entering opens the connection pool and checks the URL and
@@ -157,6 +195,7 @@ class SupabaseDocumentDatabase(DocumentDatabase):
         max_connections: int = 10,
         exact_total_count: bool = True,
         loader_page_size: int = 500,
+        full_scan: bool = False,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         params = dict(connection_params or {})
@@ -186,6 +225,7 @@ class SupabaseDocumentDatabase(DocumentDatabase):
         self.url = str(resolved_url).rstrip("/")
         self.exact_total_count = exact_total_count
         self.loader_page_size = loader_page_size
+        self.full_scan = full_scan
         self._http = HTTPClient(
             self.url,
             str(resolved_key),
@@ -244,13 +284,15 @@ class SupabaseDocumentDatabase(DocumentDatabase):
         schema: type[TDocument],
         document_loader: Callable[[BaseDocument], Awaitable[TDocument | None]],
     ) -> SupabaseDocumentCollection[TDocument]:
-        """The collection, after running ``document_loader`` over every stored document.
+        """The collection, after running ``document_loader`` over its stored documents.
 
         As in Parlant's Supabase adapter (once per instance and collection): a document the loader
         changes (a migration) is rewritten whole with ``PUT``; one it rejects (returns ``None``) or
         fails on (raises) is moved to the collection's failed-migrations table with
-        ``:quarantine`` and so leaves the collection. A collection that does not exist yet is
-        empty; reading it creates nothing.
+        ``:quarantine`` and so leaves the collection. Unless ``full_scan``, the loader first runs on
+        one document of each version, and a version whose document it returns unchanged is not read
+        further (see the class's ``full_scan``). A collection that does not exist yet is empty;
+        reading it creates nothing.
         """
         async with self._load_lock:
             collection = self._collections.get(name)
@@ -524,19 +566,92 @@ class SupabaseDocumentCollection(DocumentCollection[TDocument]):
         self,
         document_loader: Callable[[BaseDocument], Awaitable[TDocument | None]],
     ) -> None:
-        """Runs the loader over every stored document, page by page (keyset, so rewrites and
-        quarantines between pages neither skip nor repeat a document)."""
+        """Runs the loader over the stored documents: every one with ``full_scan``, else one per
+        version and the rest of a version only when the loader changes or rejects that one."""
+        progress = _LoadProgress()
+        groups = None if self._database.full_scan else await self._version_groups()
+        if groups is None:
+            await self._load_matching({}, document_loader, progress)
+        else:
+            for filters, sampled in groups:
+                if sampled and await self._sample_is_unchanged(filters, document_loader, progress):
+                    continue
+                await self._load_matching(filters, document_loader, progress)
+        if progress.migrated or progress.quarantined:
+            self._logger.info(
+                f"document service: collection '{self._name}' of store '{self._database.store}': "
+                f"{progress.migrated} document(s) migrated, {progress.quarantined} moved to failed migrations"
+            )
+
+    async def _version_groups(self) -> list[tuple[Where, bool]] | None:
+        """The collection split by version, as ``(filter, sampled)`` pairs that cover every document:
+        a string version alone (sampled); a version that is another type's JSON text (``1``,
+        ``true``) as both (not sampled); documents without a version last (not sampled: a missing
+        version and ``null`` may load differently). ``None`` when the service cannot say (it has no
+        ``:versions``) or a version is an object or array: then every document is loaded."""
+        path = f"{self._path}:versions"
+        try:
+            response = await self._http.request("GET", path, params={"count": "none"}, idempotent=True)
+        except NotFoundError as error:
+            if error.code != "not_found":
+                raise
+            self._logger.warning(
+                f"document service: {path} is not served (an older service?); loading every document"
+            )
+            return None
+        groups: list[tuple[Where, bool]] = []
+        listed: list[Any] = []
+        has_none = False
+        for entry in HTTPClient.json(response, "GET", path)["versions"]:
+            version = entry["version"]
+            if version is None:
+                has_none = True
+                continue
+            other = _json_scalar(version)
+            if other is _NOT_SCALAR:
+                return None
+            values = [version] if other is _NOT_JSON else [version, other]
+            listed += values
+            groups.append((cast(Where, {"version": {"$in": values}}), other is _NOT_JSON))
+        if has_none:
+            groups.append((cast(Where, {"version": {"$nin": listed}}), False))
+        return groups
+
+    async def _sample_is_unchanged(
+        self,
+        filters: Where,
+        document_loader: Callable[[BaseDocument], Awaitable[TDocument | None]],
+        progress: _LoadProgress,
+    ) -> bool:
+        """Whether the loader returns the first document matching ``filters`` unchanged."""
+        page = await self._page(filters, limit=1, cursor=None, descending=False, count_all=False)
+        if not page.items:
+            return True
+        sample = page.items[0]
+        before = _canonical(sample)
+        try:
+            loaded = await document_loader(cast(BaseDocument, json.loads(before)))
+        except Exception:  # noqa: BLE001 - the pass over the version reports it
+            return False
+        return loaded is not None and _canonical(loaded) == before
+
+    async def _load_matching(
+        self,
+        filters: Where,
+        document_loader: Callable[[BaseDocument], Awaitable[TDocument | None]],
+        progress: _LoadProgress,
+    ) -> None:
+        """Runs the loader over every document matching ``filters``, page by page (keyset, so
+        rewrites and quarantines between pages neither skip nor repeat a document)."""
         token: str | None = None
-        rewritten: set[str] = set()
-        migrated = quarantined = 0
         while True:
             page = await self._page(
-                {}, limit=self._database.loader_page_size, cursor=token, descending=False, count_all=False
+                filters, limit=self._database.loader_page_size, cursor=token, descending=False, count_all=False
             )
             rejected: dict[str, list[str]] = {}
             for document in page.items:
                 document_id = document.get("id")
-                if document_id in rewritten:
+                if document_id in progress.rewritten:
                     continue  # a migration moved it past the cursor; it is already loaded
                 before = _canonical(document)
                 try:
@@ -557,23 +672,18 @@ class SupabaseDocumentCollection(DocumentCollection[TDocument]):
                     else:
                         if _canonical(loaded) != before:
                             await self._rewrite(str(document_id), cast(Mapping[str, Any], loaded))
-                            rewritten.add(str(loaded.get("id", document_id)))
-                            migrated += 1
+                            progress.rewritten.add(str(loaded.get("id", document_id)))
+                            progress.migrated += 1
                         continue
                 rejected.setdefault(reason[:1000], []).append(str(document_id))
             for reason, ids in rejected.items():
                 await self._http.request(
                     "POST", f"{self._path}:quarantine", body={"ids": ids, "reason": reason}, idempotent=True
                 )
-                quarantined += len(ids)
+                progress.quarantined += len(ids)
             if not page.has_more or page.next_cursor is None:
                 break
             token = page.next_cursor
-        if migrated or quarantined:
-            self._logger.info(
-                f"document service: collection '{self._name}' of store '{self._database.store}': "
-                f"{migrated} document(s) migrated, {quarantined} moved to failed migrations"
-            )
 
     async def _rewrite(self, original_id: str, loaded: Mapping[str, Any]) -> None:
         """Whole-document replace of a migrated document (under its new id if the loader changed it)."""
