@@ -202,7 +202,7 @@ qualified="\"$schema\".\"$table\""
 
 log "loading $docs documents into $schema.$table (secondary indexes rebuilt after the load)"
 load_start=$SECONDS
-psql_run -v schema="$schema" -v table="$table" -v n="$docs" -f scripts/bench/load.sql
+psql_run -v schema="$schema" -v table="$table" -v n="$docs" -v version=0.6.0 -f scripts/bench/load.sql
 # The load's WAL would otherwise be checkpointed during the first measured runs.
 psql_run -c CHECKPOINT
 log "loaded in $((SECONDS - load_start)) s (checkpointed)"

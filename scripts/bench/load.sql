@@ -1,7 +1,8 @@
 -- Loads :n realistic Parlant event documents into the collection table :"schema".:"table", which
 -- the service has created (PUT /sessions/events), with every column set from `data` exactly as the
 -- service's insert sets it. Run by scripts/bench.sh:
---   psql URL -v schema=bench -v table=parlant_sessions_events -v n=100000 -f scripts/bench/load.sql
+--   psql URL -v schema=bench -v table=parlant_sessions_events -v n=100000 -v version=0.6.0 \
+--        -f scripts/bench/load.sql
 --
 -- Document i (0-based), in creation order:
 --   id            10000000000 + (i * 2654435761) mod 2^32, in decimal: unique, random-looking, and
@@ -14,6 +15,7 @@
 --                 customers (the guest customer first) own most sessions. At 100,000 documents
 --                 cust_0 has about 3,200 documents and cust_999 about 50; at 1,000,000 ten times more.
 --   agent_id      agent_<session mod 5>
+--   version       :version for every document
 --   kind          message (60 %), tool (20 %), status (20 %), with Parlant's EventDocument fields
 --                 (source, offset, correlation_id, deleted) and a nested `data` of the kind; message
 --                 texts of varying length make documents of 300 to 800 bytes (as data::text, which the
@@ -43,7 +45,7 @@ SELECT d ->> 'id', d ->> 'version', d ->> 'creation_utc', d ->> 'session_id', d 
 FROM (
     SELECT jsonb_build_object(
         'id', v.id,
-        'version', '0.6.0',
+        'version', :'version',
         'creation_utc', to_char(timestamp '2025-01-01' + g.i * interval '1370123 microseconds',
                                 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"'),
         'session_id', 'sess_' || v.s,
