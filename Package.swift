@@ -28,13 +28,15 @@ let package = Package(
             pkgConfig: "openssl",
             providers: [.apt(["libssl-dev"])]
         ),
+        .systemLibrary(name: "CLinux"),
+        .target(name: "EventLoop", dependencies: ["CLinux"]),
         .target(
             name: "DocumentStore",
-            dependencies: ["CLibPQ", "COpenSSL"]
+            dependencies: ["CLibPQ", "COpenSSL", "EventLoop"]
         ),
         .target(
             name: "DocumentService",
-            dependencies: ["DocumentStore", "CMicroHTTPD", "COpenSSL"]
+            dependencies: ["DocumentStore", "CMicroHTTPD", "COpenSSL", "EventLoop"]
         ),
         .executableTarget(
             name: "docstore",

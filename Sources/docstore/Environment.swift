@@ -1,4 +1,5 @@
 import ArgumentParser
+import DocumentService
 import DocumentStore
 
 #if canImport(Glibc)
@@ -14,6 +15,28 @@ enum Environment {
         } catch {
             exitWithProblems(error)
         }
+    }
+
+    /// The store's and the server's configuration from the environment, or exit status 2 with one line per
+    /// problem of either on stderr.
+    static func serviceConfiguration() -> (Configuration, ServerConfiguration) {
+        var problems: [String] = []
+        var configuration: Configuration?
+        var server: ServerConfiguration?
+        do {
+            configuration = try Configuration(environment: variables)
+        } catch {
+            problems += error.problems
+        }
+        do {
+            server = try ServerConfiguration(environment: variables)
+        } catch {
+            problems += error.problems
+        }
+        guard let configuration, let server, problems.isEmpty else {
+            exitWithProblems(ConfigurationError(problems: problems))
+        }
+        return (configuration, server)
     }
 
     static func exitWithProblems(_ error: ConfigurationError) -> Never {

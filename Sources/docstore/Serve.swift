@@ -18,7 +18,7 @@ struct Serve: ParsableCommand {
     )
 
     func run() throws {
-        let configuration = try Environment.configuration()
+        let (configuration, serverConfiguration) = Environment.serviceConfiguration()
         let log = Log()
         // Block the handled signals before any thread starts, so every thread inherits the mask and
         // only `sigtimedwait` below receives them.
@@ -27,68 +27,71 @@ struct Serve: ParsableCommand {
         sigemptyset(&handledSignals)
         for handled in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&handledSignals, handled) }
         pthread_sigmask(SIG_BLOCK, &handledSignals, nil)
+        raiseOpenFileLimit(for: serverConfiguration.connectionLimit, log: log)
 
-        let database: DocumentDatabase
+        let application: DocumentApplication
         do {
-            database = try DocumentDatabase(settings: configuration.database) { notice in
+            application = try DocumentApplication(
+                configuration: configuration, server: serverConfiguration, log: log
+            ) { notice in
                 log(notice.level == .info ? .info : .warning, notice.message)
             }
         } catch {
             log(.error, "cannot use the database settings: \(error.message)")
             throw ExitCode(2)
         }
-        let keys = KeyRing(keys: configuration.accessKeys, file: configuration.keyFile, log: log)
-        let api = DocumentAPI(
-            database: database,
-            configuration: configuration,
-            keys: keys,
-            openAPIDocument: OpenAPIDocument.json,
-            log: log
-        )
-        let server = HTTPServer(
-            settings: HTTPServer.Settings(
-                host: configuration.host,
-                port: configuration.port,
-                maxBodyBytes: configuration.maxBodyBytes,
-                connectionLimit: configuration.connectionLimit,
-                connectionTimeoutSeconds: configuration.connectionTimeoutSeconds
-            ),
-            handler: api,
-            log: log
-        )
         do {
-            try server.start()
+            try application.start()
         } catch {
             log(.error, "\(error)")
-            database.close()
+            application.database.close()
             throw ExitCode(1)
         }
-        log(.info, "listening on http://\(configuration.host):\(server.port)")
+        log(.info, "listening on http://\(serverConfiguration.host):\(application.port)")
+        log(
+            .info,
+            "\(serverConfiguration.eventLoops) event loops, \(application.workers.threadCount) worker threads")
         do {
-            log(.info, "database ready: PostgreSQL \(try database.ping()), schema \(configuration.database.schema)")
+            log(
+                .info,
+                "database ready: PostgreSQL \(try application.database.ping()), schema \(configuration.database.schema)")
         } catch {
             log(.warning, "database not reachable yet (\(error.message)); /readyz answers 503 until it is")
         }
-
+        let keys = application.keys
         log(.info, "service keys\(configuration.keyFile.map { " from \($0.path)" } ?? ""): \(keys.summary)")
 
         let received = waitForShutdown(handledSignals, keys: keys)
         let name = received == SIGTERM ? "SIGTERM" : "SIGINT"
-        log(.info, "\(name): finishing requests in flight (up to \(configuration.shutdownGraceSeconds) s)")
+        let grace = serverConfiguration.shutdownGraceSeconds
+        log(.info, "\(name): finishing requests in flight (up to \(grace) s)")
+        let server = application.server
         server.stopAccepting()
-        let grace = configuration.shutdownGraceSeconds
         if !server.waitForRequestsInFlight(timeout: .seconds(grace)) {
-            let cancelled = database.cancelRunningStatements()
+            let cancelled = application.database.cancelRunningStatements()
             log(.warning, "requests still running after \(grace) s: cancelled \(cancelled) database statements")
-            guard server.waitForRequestsInFlight(timeout: .seconds(5)) else {
-                log(.warning, "requests still running; exiting without waiting for them")
-                database.close()
-                return
+            if !server.waitForRequestsInFlight(timeout: .seconds(5)) {
+                log(.warning, "requests still running; stopping without waiting for them")
             }
         }
-        server.stop()
-        database.close()
+        application.stop()
         log(.info, "stopped")
+    }
+
+    /// Raises the limit of open files to what `connections` clients need (each is a descriptor), as far as
+    /// the hard limit allows, and says so when it cannot.
+    private func raiseOpenFileLimit(for connections: Int, log: Log) {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return }
+        let wanted = rlim_t(connections + 256)
+        guard limit.rlim_cur < wanted else { return }
+        limit.rlim_cur = min(wanted, limit.rlim_max)
+        _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+        if limit.rlim_cur < wanted {
+            log(
+                .warning,
+                "open files are limited to \(limit.rlim_cur) (ulimit -n): fewer than CONNECTION_LIMIT \(connections) clients fit")
+        }
     }
 
     /// Waits for SIGTERM or SIGINT and returns it; meanwhile reloads the keys file on SIGHUP, and when it

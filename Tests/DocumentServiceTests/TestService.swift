@@ -21,8 +21,9 @@ final class TestService: Sendable {
 
     let port: Int
     let schema: String
-    let database: DocumentDatabase
-    let server: HTTPServer
+    let application: DocumentApplication
+    var database: DocumentDatabase { application.database }
+    var server: HTTPServer { application.server }
 
     /// A server like `shared` over a database whose collation is en_US.UTF-8, as many production databases
     /// are, for the tests of order.
@@ -42,6 +43,7 @@ final class TestService: Sendable {
     /// The collations `on(collation:)` serves.
     static let collations = ["C.UTF-8", "en_US.UTF-8"]
 
+    /// Built by `DocumentApplication`, as `docstore serve` builds it.
     init(
         label: String,
         url: String = TestPostgres.url,
@@ -50,32 +52,22 @@ final class TestService: Sendable {
         keys: [AccessKey] = [AccessKey(secret: TestService.key)]
     ) throws {
         schema = TestPostgres.uniqueSchema(label)
-        let configuration = Configuration(
-            database: DatabaseSettings(conninfo: url, schema: schema, poolSize: poolSize),
-            accessKeys: keys,
-            host: "127.0.0.1",
-            port: 0,
-            maxBodyBytes: maxBodyBytes
-        )
-        database = try DocumentDatabase(settings: configuration.database)
-        server = HTTPServer(
-            settings: HTTPServer.Settings(
+        application = try DocumentApplication(
+            configuration: Configuration(
+                database: DatabaseSettings(conninfo: url, schema: schema, poolSize: poolSize),
+                accessKeys: keys
+            ),
+            server: ServerConfiguration(
                 host: "127.0.0.1",
                 port: 0,
                 maxBodyBytes: maxBodyBytes,
-                connectionLimit: 512,
+                connectionLimit: 4096,
                 connectionTimeoutSeconds: 60
-            ),
-            handler: DocumentAPI(
-                database: database,
-                configuration: configuration,
-                openAPIDocument: OpenAPIDocument.json,
-                log: .silent
             ),
             log: .silent
         )
-        try server.start()
-        port = server.port
+        try application.start()
+        port = application.port
     }
 
     /// A new keep-alive connection to the server.

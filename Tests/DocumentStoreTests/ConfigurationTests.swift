@@ -85,14 +85,11 @@ private func connectionFields(_ environment: [String: String]) throws -> [String
 struct ConfigurationTests {
     // MARK: Defaults and every variable
 
-    @Test("defaults: listen on 0.0.0.0:8080, schema public, default prefixes, postgres@5432, TLS required")
+    @Test("defaults: schema public, default prefixes, postgres@5432, TLS required")
     func defaults() throws {
         let configuration = try Configuration(environment: supabaseEnvironment)
-        #expect(configuration.port == 8080)
-        #expect(configuration.host == "0.0.0.0")
         #expect(configuration.accessKeys == [AccessKey(secret: "service-role-key-0123456789")])
         #expect(configuration.keyFile == nil)
-        #expect(configuration.maxBodyBytes == 1_048_576)
         #expect(configuration.tablePrefix(for: .sessions) == "parlant_sessions_")
         #expect(configuration.tablePrefix(for: .customers) == "parlant_customers_")
         #expect(configuration.tablePrefix(for: .variables) == "parlant_context_variables_")
@@ -118,8 +115,6 @@ struct ConfigurationTests {
     func everyVariable() throws {
         let configuration = try Configuration(
             environment: configEnvironment([
-                "PORT": "9090",
-                "HOST": "127.0.0.1",
                 "SUPABASE_SCHEMA": "parlant",
                 "SUPABASE_DB_USER": "app_user",
                 "SUPABASE_DB_NAME": "app_db",
@@ -127,16 +122,12 @@ struct ConfigurationTests {
                 "SESSIONS_TABLE_PREFIX": "s_",
                 "CUSTOMERS_TABLE_PREFIX": "c_",
                 "VARIABLES_TABLE_PREFIX": "v_",
-                "MAX_BODY_BYTES": "2048",
                 "DB_POOL_SIZE": "4",
                 "DB_POOL_TIMEOUT_MS": "250",
                 "DB_CONNECT_TIMEOUT": "9",
                 "DB_PREPARED_STATEMENTS": "off",
             ])
         )
-        #expect(configuration.port == 9090)
-        #expect(configuration.host == "127.0.0.1")
-        #expect(configuration.maxBodyBytes == 2048)
         #expect(configuration.tablePrefix(for: .sessions) == "s_")
         #expect(configuration.tablePrefix(for: .customers) == "c_")
         #expect(configuration.tablePrefix(for: .variables) == "v_")
@@ -157,10 +148,8 @@ struct ConfigurationTests {
     @Test("an empty variable counts as unset")
     func emptyValuesAreDefaults() throws {
         let configuration = try Configuration(
-            environment: configEnvironment(["PORT": "", "HOST": "", "SUPABASE_SCHEMA": "", "SESSIONS_TABLE_PREFIX": ""])
+            environment: configEnvironment(["SUPABASE_SCHEMA": "", "SESSIONS_TABLE_PREFIX": ""])
         )
-        #expect(configuration.port == 8080)
-        #expect(configuration.host == "0.0.0.0")
         #expect(configuration.database.schema == "public")
         #expect(configuration.tablePrefix(for: .sessions) == "parlant_sessions_")
     }
@@ -327,7 +316,7 @@ struct ConfigurationTests {
     func severalProblems() throws {
         let broken = configEnvironment(
             [
-                "PORT": "eighty",
+                "DB_CONNECT_TIMEOUT": "eighty",
                 "SUPABASE_SCHEMA": "Bad-Schema",
                 "SESSIONS_TABLE_PREFIX": "Bad",
                 "DB_POOL_SIZE": "0",
@@ -337,7 +326,8 @@ struct ConfigurationTests {
         )
         let error = try #require(throws: ConfigurationError.self) { try Configuration(environment: broken) }
         let expected: Set = [
-            "PORT", "SUPABASE_SCHEMA", "SESSIONS_TABLE_PREFIX", "DB_POOL_SIZE", "SUPABASE_KEY", "SUPABASE_DB_PASSWORD",
+            "DB_CONNECT_TIMEOUT", "SUPABASE_SCHEMA", "SESSIONS_TABLE_PREFIX", "DB_POOL_SIZE", "SUPABASE_KEY",
+            "SUPABASE_DB_PASSWORD",
         ]
         #expect(Set(error.problems.map(problemVariable)) == expected)
         #expect(error.problems.count == expected.count)
@@ -359,9 +349,8 @@ struct ConfigurationTests {
     @Test(
         "an invalid number is a problem naming the variable",
         arguments: [
-            ("PORT", "abc"), ("PORT", "65536"), ("PORT", "-1"), ("PORT", "80.5"), ("PORT", " 80"),
-            ("PORT", "99999999999999999999999"), ("SUPABASE_DB_PORT", "0"), ("SUPABASE_DB_PORT", "70000"),
-            ("MAX_BODY_BYTES", "1023"), ("MAX_BODY_BYTES", "1e6"), ("DB_POOL_SIZE", "0"), ("DB_POOL_SIZE", "501"),
+            ("SUPABASE_DB_PORT", "0"), ("SUPABASE_DB_PORT", "70000"), ("SUPABASE_DB_PORT", "54.32"),
+            ("SUPABASE_DB_PORT", "99999999999999999999999"), ("DB_POOL_SIZE", "0"), ("DB_POOL_SIZE", "501"),
             ("DB_POOL_TIMEOUT_MS", "0"), ("DB_POOL_TIMEOUT_MS", "fast"), ("DB_CONNECT_TIMEOUT", "301"),
         ]
     )
@@ -374,10 +363,8 @@ struct ConfigurationTests {
     @Test("numbers at the edges of their ranges are accepted")
     func numbersAtTheEdges() throws {
         let configuration = try Configuration(
-            environment: configEnvironment(["PORT": "65535", "MAX_BODY_BYTES": "1024", "DB_POOL_SIZE": "500"])
+            environment: configEnvironment(["DB_POOL_SIZE": "500"])
         )
-        #expect(configuration.port == 65535)
-        #expect(configuration.maxBodyBytes == 1024)
         #expect(configuration.database.poolSize == 500)
     }
 
@@ -465,7 +452,7 @@ struct ConfigurationTests {
             configEnvironment([
                 "SUPABASE_DB_PASSWORD": password,
                 "SUPABASE_URL": "https://postgres:\(password)@abcd.supabase.co",
-                "PORT": password,
+                "DB_POOL_SIZE": password,
                 "SUPABASE_SCHEMA": "Bad",
                 "SESSIONS_TABLE_PREFIX": "Bad",
                 "SUPABASE_KEY": "short",
@@ -475,7 +462,7 @@ struct ConfigurationTests {
         #expect(lines.allSatisfy { !$0.contains("Secr3t") })
 
         let url = "postgresql://postgres:Sup3rSecr3t@db.abcd.supabase.co:5432/postgres"
-        let withURL = configProblems(["DATABASE_URL": url, "SUPABASE_KEY": "short", "PORT": "x"])
+        let withURL = configProblems(["DATABASE_URL": url, "SUPABASE_KEY": "short", "DB_POOL_SIZE": "x"])
         #expect(withURL.count == 2)
         #expect(withURL.allSatisfy { !$0.contains("Secr3t") })
     }

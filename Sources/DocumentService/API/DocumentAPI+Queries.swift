@@ -86,7 +86,7 @@ extension DocumentAPI {
             return HTTPResponse(
                 status: 200,
                 headers: [("Content-Type", "application/json")],
-                body: .stream(FindResultStream(stream, first: first)),
+                body: .stream(FindResultStream(stream, first: first, workers: workers)),
                 route: context.route.template
             )
         }

@@ -1,7 +1,9 @@
 import DocumentStore
+import EventLoop
 
-/// The service's HTTP API (SPEC section 7) over a `DocumentDatabase`: routing, the service key, bodies
-/// and errors. Called concurrently from the server's connection threads; holds no mutable state.
+/// The service's HTTP API (SPEC section 7) over a `DocumentDatabase`: routing, the service keys, bodies
+/// and errors. Routing and authorisation happen on the event loop from the headers alone; every answer
+/// that needs the database is worked out on `workers`, whose threads may block on PostgreSQL.
 public struct DocumentAPI: HTTPHandler {
     let database: DocumentDatabase
     let configuration: Configuration
@@ -9,30 +11,39 @@ public struct DocumentAPI: HTTPHandler {
     let log: Log
     private let router = Router()
     private let keys: KeyRing
+    let workers: WorkerPool
 
     /// - Parameters:
     ///   - keys: the keys clients may present; by default `configuration.accessKeys`, never reloaded.
+    ///   - workers: the threads that run the database work of requests.
     ///   - openAPIDocument: the JSON served at `/openapi.json`.
     public init(
         database: DocumentDatabase,
         configuration: Configuration,
         keys: KeyRing? = nil,
+        workers: WorkerPool,
         openAPIDocument: [UInt8],
         log: Log = Log()
     ) {
         self.database = database
         self.configuration = configuration
         self.keys = keys ?? KeyRing(keys: configuration.accessKeys, log: log)
+        self.workers = workers
         self.openAPIDocument = openAPIDocument
         self.log = log
     }
 
-    public func respond(to request: HTTPRequest) -> HTTPResponse {
+    /// What `head` found, for `respond`.
+    private struct Accepted: Sendable {
         let route: Route
         let parameters: PathParameters
-        switch router.match(method: request.method, path: request.path) {
+        let credential: Credential?
+    }
+
+    public func head(_ head: RequestHead) -> HeadDecision {
+        switch router.match(method: head.method, path: head.path) {
         case .notFound(let message):
-            return APIError(status: 404, code: "not_found", message: message).response(route: "(no route)")
+            return .refuse(APIError(status: 404, code: "not_found", message: message).response(route: "(no route)"))
         case .methodNotAllowed(let template, let allowed):
             var error = APIError(
                 status: 405,
@@ -40,36 +51,59 @@ public struct DocumentAPI: HTTPHandler {
                 message: "\(template) accepts \(allowed.joined(separator: ", ")) only."
             )
             error.headers.append(("Allow", allowed.joined(separator: ", ")))
-            return error.response(route: template)
+            return .refuse(error.response(route: template))
         case .invalid(let matched, let store, let error):
-            switch authorize(request, for: matched, store: store) {
+            switch authorize(head.headers, for: matched, store: store) {
             case .refused(let refusal):
-                return refusal
+                return .refuse(refusal)
             case .allowed(let credential):
                 var response = error.response(route: matched.template)
                 response.keyFingerprint = credential?.fingerprint
-                return response
+                return .refuse(response)
             }
-        case .matched(let matched, let matchedParameters):
-            route = matched
-            parameters = matchedParameters
+        case .matched(let route, let parameters):
+            switch authorize(head.headers, for: route, store: parameters.store) {
+            case .refused(let refusal):
+                return .refuse(refusal)
+            case .allowed(let credential):
+                if (head.declaredLength ?? 0) > 0, let unsupported = RequestBody.unsupportedContentType(head.headers) {
+                    var response = unsupported.response(route: route.template)
+                    response.keyFingerprint = credential?.fingerprint
+                    return .refuse(response)
+                }
+                return .accept(state: Accepted(route: route, parameters: parameters, credential: credential))
+            }
         }
-        let credential: Credential?
-        switch authorize(request, for: route, store: parameters.store) {
-        case .refused(let refusal): return refusal
-        case .allowed(let allowed): credential = allowed
+    }
+
+    public func respond(to request: HTTPRequest, reply: @escaping @Sendable (HTTPResponse) -> Void) {
+        guard let accepted = request.state as? Accepted else {
+            reply(APIError(status: 500, code: "internal_error", message: "The request was not routed.").response(
+                route: "(no route)"))
+            return
         }
+        switch accepted.route.operation {
+        case .health, .openAPI:
+            reply(answer(request, accepted))
+        default:
+            workers.submit { reply(self.answer(request, accepted)) }
+        }
+    }
+
+    /// The response to an accepted request, worked out on the calling thread.
+    private func answer(_ request: HTTPRequest, _ accepted: Accepted) -> HTTPResponse {
+        let route = accepted.route
         var response: HTTPResponse
         do {
             try RequestBody.checkContentType(of: request)
-            response = try perform(route, parameters, request)
+            response = try perform(route, accepted.parameters, request)
         } catch {
             if error.isServerFault {
                 log(.error, "\(request.method) \(route.template) failed: \(error.detail ?? error.message)")
             }
             response = error.response(route: route.template)
         }
-        response.keyFingerprint = credential?.fingerprint
+        response.keyFingerprint = accepted.credential?.fingerprint
         return response
     }
 
@@ -81,6 +115,15 @@ public struct DocumentAPI: HTTPHandler {
         ).response(route: "(body too large)")
     }
 
+    public func shuttingDown() -> HTTPResponse {
+        APIError(
+            status: 503,
+            code: "shutting_down",
+            message: "The service stopped before this request could be answered; retry.",
+            headers: [("Retry-After", String(APIError.retryAfterSeconds))]
+        ).response(route: "(shutting down)")
+    }
+
     private enum Authorization {
         /// The request may go on; the credential is `nil` on the routes that need no key.
         case allowed(Credential?)
@@ -90,9 +133,9 @@ public struct DocumentAPI: HTTPHandler {
     /// 401 unless the route is open or the request presents a service key; 403 when the key's scope does not
     /// cover the route: a read-only key on a write, a store outside the key's stores, or a scoped key on
     /// `/verify`.
-    private func authorize(_ request: HTTPRequest, for route: Route, store: Store?) -> Authorization {
+    private func authorize(_ headers: HTTPHeaders, for route: Route, store: Store?) -> Authorization {
         guard route.requiresKey else { return .allowed(nil) }
-        guard let credential = keys.current.credential(in: request.headers) else {
+        guard let credential = keys.current.credential(in: headers) else {
             return .refused(
                 APIError(
                     status: 401,

@@ -1,14 +1,21 @@
 import DocumentStore
+import EventLoop
 
 /// The body of an unlimited find, `{"items":[...],"total_count":n,"has_more":false,"next_cursor":null}`,
 /// written in blocks as rows arrive from PostgreSQL so memory stays flat however many documents match.
-final class FindResultStream: ResponseStream {
+/// A block is read on `workers` only when the server asks for it, that is when the client has taken the
+/// one before, so PostgreSQL is read no faster than the client reads.
+final class FindResultStream: ResponseStream, @unchecked Sendable {
+    // @unchecked: `documents`, `first`, `phase` and `count` are used only under `lock`, by one worker
+    // task at a time.
     private enum Phase {
         case opening
         case items
         case finished
     }
 
+    private let lock = Lock()
+    private let workers: WorkerPool
     private let documents: DocumentStream
     private var first: StoredDocument?
     private var phase = Phase.opening
@@ -18,13 +25,30 @@ final class FindResultStream: ResponseStream {
     private static let blockSize = 32 * 1024
 
     /// - Parameter first: the row already read from `documents` (nil if there was none).
-    init(_ documents: DocumentStream, first: StoredDocument?) {
+    init(_ documents: DocumentStream, first: StoredDocument?, workers: WorkerPool) {
         self.documents = documents
         self.first = first
+        self.workers = workers
         if first == nil { documents.close() }
     }
 
-    func nextChunk() -> ResponseChunk {
+    func next(_ deliver: @escaping @Sendable (ResponseChunk) -> Void) {
+        workers.submit { [self] in
+            let chunk = lock.withLock { nextBlock() }
+            deliver(chunk)
+        }
+    }
+
+    func close() {
+        workers.submit { [self] in
+            lock.withLock {
+                phase = .finished
+                documents.close()
+            }
+        }
+    }
+
+    private func nextBlock() -> ResponseChunk {
         var block: [UInt8] = []
         switch phase {
         case .finished:
@@ -54,10 +78,6 @@ final class FindResultStream: ResponseStream {
             count += 1
         }
         return .bytes(block)
-    }
-
-    func close() {
-        documents.close()
     }
 
     private func nextDocument() throws(DocumentStoreError) -> StoredDocument? {

@@ -10,20 +10,26 @@ enum RequestBody {
     /// UTF-8 if a charset is named).
     static func checkContentType(of request: HTTPRequest) throws(APIError) {
         guard !request.body.isEmpty else { return }
+        if let unsupported = unsupportedContentType(request.headers) { throw unsupported }
+    }
+
+    /// The 415 for a body that `headers` do not declare as JSON, or `nil` when they do.
+    static func unsupportedContentType(_ headers: HTTPHeaders) -> APIError? {
         let unsupported = APIError(
             status: 415,
             code: "unsupported_media_type",
             message: "Send the body as JSON with the header Content-Type: application/json."
         )
-        guard let contentType = request.headers["content-type"] else { throw unsupported }
+        guard let contentType = headers["content-type"] else { return unsupported }
         let parts = contentType.lowercased().split(separator: ";").map { $0.trimming(" \t") }
         guard let mediaType = parts.first,
             mediaType == "application/json" || (mediaType.hasPrefix("application/") && mediaType.hasSuffix("+json"))
-        else { throw unsupported }
+        else { return unsupported }
         for parameter in parts.dropFirst() where parameter.hasPrefix("charset=") {
             let charset = parameter.dropFirst("charset=".count).filter { $0 != "\"" }
-            guard charset == "utf-8" || charset == "utf8" else { throw unsupported }
+            guard charset == "utf-8" || charset == "utf8" else { return unsupported }
         }
+        return nil
     }
 
     /// The body as JSON; an empty body is a 400 unless `empty` is given for it.

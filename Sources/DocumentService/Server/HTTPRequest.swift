@@ -5,12 +5,15 @@ public struct HTTPRequest: Sendable {
     public let target: String
     public let headers: HTTPHeaders
     public let body: [UInt8]
+    /// What the handler's `head` accepted the request with.
+    public let state: (any Sendable)?
 
-    public init(method: String, target: String, headers: HTTPHeaders, body: [UInt8]) {
+    public init(method: String, target: String, headers: HTTPHeaders, body: [UInt8], state: (any Sendable)? = nil) {
         self.method = method
         self.target = target
         self.headers = headers
         self.body = body
+        self.state = state
     }
 
     /// The target's path, before any `?`.

@@ -1,6 +1,6 @@
 /// What a handler answers: status, headers and a body held in memory or streamed.
-public struct HTTPResponse {
-    public enum Body {
+public struct HTTPResponse: Sendable {
+    public enum Body: Sendable {
         case bytes([UInt8])
         /// Sent with chunked transfer encoding as the stream produces it.
         case stream(any ResponseStream)
@@ -22,25 +22,20 @@ public struct HTTPResponse {
     }
 }
 
-/// A response body produced piece by piece, on the thread of the connection it is sent on.
-public protocol ResponseStream: AnyObject {
-    /// The next bytes to send; `.end` after the last, `.failed` to cut the response short.
-    func nextChunk() -> ResponseChunk
-    /// Releases what the stream holds; called once, whether or not it reached the end.
+/// A response body produced piece by piece, asked for only as fast as the client takes it.
+public protocol ResponseStream: AnyObject, Sendable {
+    /// Asks for the next bytes; `deliver` is called exactly once, from any thread, and no second `next`
+    /// comes before it.
+    func next(_ deliver: @escaping @Sendable (ResponseChunk) -> Void)
+    /// Releases what the stream holds, also while a `next` is under way; called once, whether or not it
+    /// reached the end. Must not block.
     func close()
 }
 
 /// One step of a `ResponseStream`.
-public enum ResponseChunk {
+public enum ResponseChunk: Sendable {
     case bytes([UInt8])
     case end
     /// The body cannot be completed; the connection is closed so the client sees it was cut short.
     case failed(reason: String)
-}
-
-/// Answers complete requests; called concurrently from the server's connection threads.
-public protocol HTTPHandler: Sendable {
-    func respond(to request: HTTPRequest) -> HTTPResponse
-    /// The response for a body larger than the server accepts (413).
-    func bodyTooLarge(limit: Int) -> HTTPResponse
 }

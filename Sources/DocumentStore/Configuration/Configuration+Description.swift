@@ -2,7 +2,7 @@
 extension Configuration: CustomStringConvertible, CustomDebugStringConvertible {
     public var description: String {
         let prefixes = Store.allCases.map { "\($0.rawValue)=\(tablePrefix(for: $0))" }.joined(separator: " ")
-        return "listen \(host):\(port), max body \(maxBodyBytes) bytes, prefixes \(prefixes), \(database)"
+        return "prefixes \(prefixes), \(database), \(accessKeys.count) service key(s)"
     }
 
     public var debugDescription: String { description }

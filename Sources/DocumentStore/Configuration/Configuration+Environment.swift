@@ -4,28 +4,11 @@ extension Configuration {
         var reader = EnvironmentReader(environment: environment)
         let database = reader.databaseSettings()
         let (accessKeys, keyFile) = reader.accessKeys()
-        let host = reader.string("HOST", default: "0.0.0.0")
-        let port = reader.integer("PORT", default: 8080, in: 0...65535)
-        let maxBodyBytes = reader.integer("MAX_BODY_BYTES", default: 1 << 20, in: 1024...(64 << 20))
         let prefixes = reader.tablePrefixes()
-        let connectionLimit = reader.integer("CONNECTION_LIMIT", default: 256, in: 1...10_000)
-        let connectionTimeout = reader.integer("CONNECTION_TIMEOUT", default: 30, in: 1...3600)
-        let shutdownGrace = reader.integer("SHUTDOWN_GRACE_SECONDS", default: 25, in: 0...3600)
         guard reader.problems.isEmpty, let database else {
             throw ConfigurationError(problems: reader.problems)
         }
-        self.init(
-            database: database,
-            accessKeys: accessKeys,
-            keyFile: keyFile,
-            host: host,
-            port: port,
-            maxBodyBytes: maxBodyBytes,
-            tablePrefixes: prefixes
-        )
-        self.connectionLimit = connectionLimit
-        self.connectionTimeoutSeconds = connectionTimeout
-        self.shutdownGraceSeconds = shutdownGrace
+        self.init(database: database, accessKeys: accessKeys, keyFile: keyFile, tablePrefixes: prefixes)
     }
 }
 
@@ -43,21 +26,28 @@ extension Configuration {
     }
 }
 
-/// Reads variables and collects problems instead of stopping at the first.
-private struct EnvironmentReader {
+/// Reads variables and collects problems instead of stopping at the first; an empty variable counts as
+/// unset.
+public struct EnvironmentReader {
     let environment: [String: String]
-    var problems: [String] = []
+    /// One line per problem, each starting with the variable's name.
+    public private(set) var problems: [String] = []
 
-    func value(_ name: String) -> String? {
+    public init(environment: [String: String]) {
+        self.environment = environment
+    }
+
+    public func value(_ name: String) -> String? {
         guard let value = environment[name], !value.isEmpty else { return nil }
         return value
     }
 
-    func string(_ name: String, default defaultValue: String) -> String {
+    public func string(_ name: String, default defaultValue: String) -> String {
         value(name) ?? defaultValue
     }
 
-    mutating func integer(_ name: String, default defaultValue: Int, in range: ClosedRange<Int>) -> Int {
+    /// A whole number in `range`, `defaultValue` when unset.
+    public mutating func integer(_ name: String, default defaultValue: Int, in range: ClosedRange<Int>) -> Int {
         guard let text = value(name) else { return defaultValue }
         guard let number = Int(text), range.contains(number) else {
             problems.append("\(name): must be a whole number from \(range.lowerBound) to \(range.upperBound)")

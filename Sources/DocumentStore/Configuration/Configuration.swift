@@ -1,4 +1,6 @@
-/// Everything the service reads from its environment (SPEC section 2), checked up front.
+/// What the document store reads from the environment (SPEC section 2), checked up front: the database,
+/// the stores' table prefixes and the keys clients present. The HTTP server's own settings are the
+/// service's `ServerConfiguration`.
 public struct Configuration: Sendable {
     /// How to reach PostgreSQL and how to use it.
     public var database: DatabaseSettings
@@ -7,36 +9,19 @@ public struct Configuration: Sendable {
     /// The keys file (`SERVICE_KEY_FILE`), re-read while the service runs; `nil` when keys come from the
     /// environment.
     public var keyFile: KeyFile?
-    /// The address to listen on (`HOST`, `PORT`).
-    public var host: String
-    public var port: Int
-    /// The largest request body accepted, in bytes (`MAX_BODY_BYTES`, default 1 MiB).
-    public var maxBodyBytes: Int
     /// Table prefix of each store.
     public var tablePrefixes: [Store: String]
-    /// Most client connections open at once (`CONNECTION_LIMIT`, default 256).
-    public var connectionLimit: Int = 256
-    /// Seconds an idle client connection is kept (`CONNECTION_TIMEOUT`, default 30).
-    public var connectionTimeoutSeconds: Int = 30
-    /// Seconds requests in flight get to finish on SIGTERM (`SHUTDOWN_GRACE_SECONDS`, default 25).
-    public var shutdownGraceSeconds: Int = 25
 
     public init(
         database: DatabaseSettings,
         accessKeys: [AccessKey],
         keyFile: KeyFile? = nil,
-        host: String = "0.0.0.0",
-        port: Int = 8080,
-        maxBodyBytes: Int = 1 << 20,
         tablePrefixes: [Store: String] = Dictionary(
             uniqueKeysWithValues: Store.allCases.map { ($0, $0.defaultTablePrefix) })
     ) {
         self.database = database
         self.accessKeys = accessKeys
         self.keyFile = keyFile
-        self.host = host
-        self.port = port
-        self.maxBodyBytes = maxBodyBytes
         self.tablePrefixes = tablePrefixes
     }
 
@@ -82,6 +67,10 @@ public struct DatabaseSettings: Sendable {
 /// Configuration problems, one line each naming the variable.
 public struct ConfigurationError: Error, Sendable, CustomStringConvertible {
     public let problems: [String]
+
+    public init(problems: [String]) {
+        self.problems = problems
+    }
 
     public var description: String { problems.joined(separator: "\n") }
 }

@@ -1,3 +1,4 @@
+import EventLoop
 /// The document database on PostgreSQL: a connection pool, the schema, and its collections.
 ///
 /// Every method blocks its calling thread until PostgreSQL answers; any number of threads may call at
@@ -9,7 +10,7 @@ public final class DocumentDatabase: Sendable {
     /// Table names by table prefix and collection, so requests do not derive them again; guarded by
     /// `tableNamesLock` (a pthread mutex: threads that find it taken sleep rather than spin).
     private nonisolated(unsafe) var tableNames: [String: TableNames] = [:]
-    private let tableNamesLock = Condition()
+    private let tableNamesLock = Lock()
     /// Entries kept in `tableNames` before it starts over (collection names come from clients).
     private static let tableNamesKept = 4096
 

@@ -1,3 +1,4 @@
+import EventLoop
 /// A bounded set of PostgreSQL connections shared by the threads that serve requests.
 ///
 /// Ownership: a connection is either idle in `idle` (owned by the pool, touched only under `condition`)
@@ -17,7 +18,7 @@ final class ConnectionPool: @unchecked Sendable {
     }
 
     let settings: Settings
-    private let condition = Condition()
+    private let condition = ConditionLock()
     private var idle: [PostgresConnection] = []
     /// The connections lent out now, so that their statements can be cancelled at shutdown.
     private var leased: [ObjectIdentifier: PostgresConnection] = [:]
@@ -44,7 +45,7 @@ final class ConnectionPool: @unchecked Sendable {
 
     /// Takes a connection out of the pool; the caller must `release` it exactly once.
     func lease() throws(DatabaseError) -> PostgresConnection {
-        let deadline = Condition.deadline(after: settings.acquireTimeout)
+        let deadline = ConditionLock.deadline(after: settings.acquireTimeout)
         while true {
             condition.lock()
             if isClosed {

@@ -1,3 +1,4 @@
+import EventLoop
 /// Builds the indexes that an existing collection table lacks (it was made by an earlier version of the
 /// service, or by hand) without blocking its writes: `CREATE INDEX CONCURRENTLY`, one index at a time, on
 /// a connection of its own; then drops the service's own indexes that the new ones replace.
@@ -11,7 +12,7 @@ final class IndexBuilder: @unchecked Sendable {
     private let conninfo: String
     private let connectTimeoutSeconds: Int
     private let notify: @Sendable (DatabaseNotice) -> Void
-    private let lock = Condition()
+    private let lock = ConditionLock()
     private var queue: [TableNames] = []
     private var workerRunning = false
     /// Tables being worked on now, here.
@@ -45,7 +46,7 @@ final class IndexBuilder: @unchecked Sendable {
     func build(_ names: TableNames) throws(DatabaseError) {
         lock.lock()
         while building.contains(names) && !closed {
-            _ = lock.wait(until: Condition.deadline(after: .seconds(1)))
+            _ = lock.wait(until: ConditionLock.deadline(after: .seconds(1)))
         }
         guard !closed else {
             lock.unlock()

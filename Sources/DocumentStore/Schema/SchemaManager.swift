@@ -1,3 +1,4 @@
+import EventLoop
 /// Creates collections' tables and indexes on first use, once per process for each collection.
 ///
 /// A table created here gets its indexes in the same transaction, and is closed to Supabase's Data API
@@ -7,7 +8,7 @@
 /// the schema's, then the table's), which also work behind a transaction pooler.
 final class SchemaManager: @unchecked Sendable {
     // @unchecked: `ensured` is read and written only while `lock` is held.
-    private let lock = Condition()
+    private let lock = Lock()
     private var ensured: Set<TableNames> = []
     let indexBuilder: IndexBuilder
 
@@ -84,21 +85,16 @@ final class SchemaManager: @unchecked Sendable {
 
     /// Forgets that the collection was ensured (after it was dropped, here or elsewhere).
     func forget(_ names: TableNames) {
-        lock.lock()
-        ensured.remove(names)
-        lock.unlock()
+        _ = lock.withLock { ensured.remove(names) }
     }
 
-    private func isEnsured(_ names: TableNames) -> Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        return ensured.contains(names)
+    /// Whether this process made sure of the collection's tables already.
+    func isEnsured(_ names: TableNames) -> Bool {
+        lock.withLock { ensured.contains(names) }
     }
 
     private func remember(_ names: TableNames) {
-        lock.lock()
-        ensured.insert(names)
-        lock.unlock()
+        _ = lock.withLock { ensured.insert(names) }
     }
 
     /// What the catalog holds of a collection, in one read.

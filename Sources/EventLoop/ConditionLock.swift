@@ -4,12 +4,12 @@
 
 /// A pthread mutex with a condition variable on the monotonic clock: threads wait, under the lock,
 /// until another signals or a deadline passes.
-final class Condition: @unchecked Sendable {
+public final class ConditionLock: @unchecked Sendable {
     // @unchecked: the pthread objects are made for use from many threads.
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
 
-    init() {
+    public init() {
         pthread_mutex_init(mutex, nil)
         var attributes = pthread_condattr_t()
         pthread_condattr_init(&attributes)
@@ -25,32 +25,32 @@ final class Condition: @unchecked Sendable {
         mutex.deallocate()
     }
 
-    func lock() {
+    public func lock() {
         pthread_mutex_lock(mutex)
     }
 
-    func unlock() {
+    public func unlock() {
         pthread_mutex_unlock(mutex)
     }
 
-    func withLock<T>(_ body: () throws -> T) rethrows -> T {
+    public func withLock<T>(_ body: () throws -> T) rethrows -> T {
         lock()
         defer { unlock() }
         return try body()
     }
 
     /// Wakes one waiting thread.
-    func signal() {
+    public func signal() {
         pthread_cond_signal(condition)
     }
 
     /// Wakes every waiting thread.
-    func broadcast() {
+    public func broadcast() {
         pthread_cond_broadcast(condition)
     }
 
     /// A point in time `duration` from now on the clock `wait(until:)` uses.
-    static func deadline(after duration: Duration) -> timespec {
+    public static func deadline(after duration: Duration) -> timespec {
         var now = timespec()
         clock_gettime(CLOCK_MONOTONIC, &now)
         let parts = duration.components
@@ -63,7 +63,7 @@ final class Condition: @unchecked Sendable {
 
     /// With the lock held: releases it until signalled or `deadline`, then takes it again.
     /// Returns false when the deadline passed.
-    func wait(until deadline: timespec) -> Bool {
+    public func wait(until deadline: timespec) -> Bool {
         var deadline = deadline
         return pthread_cond_timedwait(condition, mutex, &deadline) == 0
     }

@@ -1,0 +1,6 @@
+#ifndef CLINUX_SHIM_H
+#define CLINUX_SHIM_H
+/// Linux's event interfaces, which Glibc's Swift module leaves out.
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#endif

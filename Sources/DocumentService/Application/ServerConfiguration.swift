@@ -1,0 +1,70 @@
+import DocumentStore
+
+/// What the HTTP server reads from the environment: where it listens, what it accepts, how many threads
+/// serve, and how long a shutdown may take.
+public struct ServerConfiguration: Sendable {
+    /// The address to listen on (`HOST`, default `0.0.0.0`; `PORT`, default 8080).
+    public var host: String
+    public var port: Int
+    /// The largest request body accepted, in bytes (`MAX_BODY_BYTES`, default 1 MiB).
+    public var maxBodyBytes: Int
+    /// Most client connections open at once (`CONNECTION_LIMIT`, default 10,000).
+    public var connectionLimit: Int
+    /// Seconds an idle client connection is kept (`CONNECTION_TIMEOUT`, default 30).
+    public var connectionTimeoutSeconds: Int
+    /// Seconds requests in flight get to finish on SIGTERM (`SHUTDOWN_GRACE_SECONDS`, default 25).
+    public var shutdownGraceSeconds: Int
+    /// Event loops serving connections (`EVENT_LOOPS`, default one per core).
+    public var eventLoops: Int
+    /// Threads doing the blocking database work of requests (`WORKER_THREADS`, default `DB_POOL_SIZE`).
+    public var workerThreads: Int?
+
+    public init(
+        host: String = "0.0.0.0",
+        port: Int = 8080,
+        maxBodyBytes: Int = 1 << 20,
+        connectionLimit: Int = 10_000,
+        connectionTimeoutSeconds: Int = 30,
+        shutdownGraceSeconds: Int = 25,
+        eventLoops: Int = HTTPServer.defaultEventLoops,
+        workerThreads: Int? = nil
+    ) {
+        self.host = host
+        self.port = port
+        self.maxBodyBytes = maxBodyBytes
+        self.connectionLimit = connectionLimit
+        self.connectionTimeoutSeconds = connectionTimeoutSeconds
+        self.shutdownGraceSeconds = shutdownGraceSeconds
+        self.eventLoops = eventLoops
+        self.workerThreads = workerThreads
+    }
+
+    /// Reads the variables; every problem found is reported, one line each naming the variable.
+    public init(environment: [String: String]) throws(ConfigurationError) {
+        var reader = EnvironmentReader(environment: environment)
+        self.init(
+            host: reader.string("HOST", default: "0.0.0.0"),
+            port: reader.integer("PORT", default: 8080, in: 0...65535),
+            maxBodyBytes: reader.integer("MAX_BODY_BYTES", default: 1 << 20, in: 1024...(64 << 20)),
+            connectionLimit: reader.integer("CONNECTION_LIMIT", default: 10_000, in: 1...100_000),
+            connectionTimeoutSeconds: reader.integer("CONNECTION_TIMEOUT", default: 30, in: 1...3600),
+            shutdownGraceSeconds: reader.integer("SHUTDOWN_GRACE_SECONDS", default: 25, in: 0...3600),
+            eventLoops: reader.integer("EVENT_LOOPS", default: HTTPServer.defaultEventLoops, in: 1...64),
+            workerThreads: reader.value("WORKER_THREADS") == nil
+                ? nil : reader.integer("WORKER_THREADS", default: 10, in: 1...500)
+        )
+        guard reader.problems.isEmpty else { throw ConfigurationError(problems: reader.problems) }
+    }
+
+    /// The server's settings.
+    public var httpSettings: HTTPServer.Settings {
+        HTTPServer.Settings(
+            host: host,
+            port: port,
+            maxBodyBytes: maxBodyBytes,
+            connectionLimit: connectionLimit,
+            connectionTimeoutSeconds: connectionTimeoutSeconds,
+            eventLoops: eventLoops
+        )
+    }
+}

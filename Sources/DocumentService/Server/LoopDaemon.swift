@@ -1,0 +1,535 @@
+import CMicroHTTPD
+import EventLoop
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// What every loop's daemon of one server shares: the handler, the settings, the log and the counters.
+final class ServerContext: Sendable {
+    let settings: HTTPServer.Settings
+    let handler: any HTTPHandler
+    let log: Log
+    /// Requests between their request line and their completion, on every loop.
+    let requestsInFlight = Atomic<Int>(0)
+    /// Set once the server stops accepting connections.
+    let draining = Atomic<Bool>(false)
+
+    init(settings: HTTPServer.Settings, handler: any HTTPHandler, log: Log) {
+        self.settings = settings
+        self.handler = handler
+        self.log = log
+    }
+}
+
+/// One libmicrohttpd daemon in external epoll mode, driven by one `EventLoop`: the loop waits on the
+/// daemon's epoll descriptor and runs it; a request whose answer is not ready is suspended and resumed
+/// when its handler replies, and a streamed body is asked for only when the client has taken the last
+/// piece. Everything here runs on the loop's thread; other threads reach it only through
+/// `EventLoop.execute`.
+///
+/// This is the only file that touches libmicrohttpd.
+final class LoopDaemon: @unchecked Sendable {
+    // @unchecked: every stored var is used on `loop`'s thread only (or before the loop starts).
+    let loop: EventLoop
+    fileprivate let context: ServerContext
+    private var daemon: OpaquePointer?
+    private var epollDescriptor: Int32 = -1
+    /// Suspended connections, to resume before the daemon stops (libmicrohttpd requires it).
+    private var suspended: [ObjectIdentifier: RequestState] = [:]
+    /// Where libmicrohttpd sends its own messages; lives as long as the daemon.
+    private let logger: UnsafeMutablePointer<docstore_mhd_logger>
+    /// The retain that keeps this object alive while libmicrohttpd may call back into it.
+    private var callbackContext: Unmanaged<LoopDaemon>?
+
+    init(loop: EventLoop, context: ServerContext) {
+        self.loop = loop
+        self.context = context
+        logger = .allocate(capacity: 1)
+        logger.initialize(to: docstore_mhd_logger(callback: logLibraryMessage, context: nil))
+    }
+
+    deinit {
+        logger.deallocate()
+    }
+
+    /// Starts a daemon accepting on `listenSocket` (a descriptor of its own, which it closes at the end)
+    /// and hooks it into the loop. Call before the loop starts.
+    func start(listenSocket: Int32, isIPv6: Bool, connectionLimit: Int) throws(HTTPServerError) {
+        let retained = Unmanaged.passRetained(self)
+        let pointer = retained.toOpaque()
+        logger.pointee.context = pointer
+        var flags =
+            MHD_USE_EPOLL.rawValue | MHD_ALLOW_SUSPEND_RESUME.rawValue | MHD_USE_ERROR_LOG.rawValue
+        if isIPv6 { flags |= MHD_USE_IPv6.rawValue }
+        let started = docstore_mhd_start(
+            flags,
+            listenSocket,
+            accessHandler,
+            pointer,
+            requestStarted,
+            pointer,
+            requestCompleted,
+            pointer,
+            logger,
+            UInt32(clamping: connectionLimit),
+            UInt32(clamping: context.settings.connectionTimeoutSeconds),
+            Self.connectionMemoryLimit
+        )
+        guard let started else {
+            retained.release()
+            throw HTTPServerError("libmicrohttpd could not start a daemon on the listening socket")
+        }
+        callbackContext = retained
+        daemon = started
+        epollDescriptor = docstore_mhd_epoll_fd(started)
+        // The daemon runs once at the end of every turn: its descriptor's readiness only wakes the loop.
+        // libmicrohttpd also keeps connections it has more to do for (a next request already read, a
+        // resumed one) and asks to run again through a zero timeout, without its descriptor turning ready.
+        loop.register(epollDescriptor, for: .readable) { _ in }
+        loop.atEndOfTurn { [unowned self] in self.runDaemon() }
+        loop.timeout { [unowned self] in
+            guard let daemon = self.daemon else { return 1000 }
+            return docstore_mhd_timeout_ms(daemon, 1000)
+        }
+    }
+
+    /// Stops accepting new connections; the ones open are served on. Call on the loop.
+    func stopAccepting() {
+        guard let daemon else { return }
+        let listener = MHD_quiesce_daemon(daemon)
+        if listener >= 0 { close(listener) }
+    }
+
+    /// Ends every suspended request (a reply still missing becomes 503, a stream is cut off), closes
+    /// every connection and stops the daemon. Call on the loop; the loop may stop afterwards.
+    func stop() {
+        guard let daemon else { return }
+        for state in suspended.values {
+            if let reader = state.streamReader {
+                reader.abort()
+            } else if state.pendingResponse == nil {
+                state.pendingResponse = context.handler.shuttingDown()
+            }
+            state.isSuspended = false
+            if let connection = state.connection { MHD_resume_connection(connection) }
+        }
+        suspended.removeAll()
+        MHD_run(daemon)
+        loop.unregister(epollDescriptor)
+        MHD_stop_daemon(daemon)
+        self.daemon = nil
+        callbackContext?.release()
+        callbackContext = nil
+    }
+
+    /// Per-connection memory for the request line, headers and read buffer. libmicrohttpd zeroes all of
+    /// it for every request, so it is kept small: request lines and headers up to about 15 KiB fit,
+    /// longer get libmicrohttpd's 414 or 431, and a filter that long belongs in a `:find` body.
+    private static let connectionMemoryLimit = 16 * 1024
+    /// Bytes of an oversized chunked body read and dropped before the connection is closed instead.
+    private static let maximumDiscardedBytes = 64 << 20
+    /// Bytes handed to a streamed response's reader at a time.
+    fileprivate static let streamBlockSize = 64 * 1024
+
+    private func runDaemon() {
+        if let daemon { MHD_run(daemon) }
+    }
+
+    // MARK: Request life cycle, on the loop
+
+    fileprivate func begin(target: String) -> RequestState {
+        context.requestsInFlight.add(1, ordering: .relaxed)
+        return RequestState(target: target)
+    }
+
+    fileprivate func handle(
+        _ connection: OpaquePointer,
+        method: String,
+        state: RequestState,
+        upload: UnsafePointer<CChar>?,
+        uploadSize: UnsafeMutablePointer<Int>
+    ) -> MHD_Result {
+        switch state.phase {
+        case .new:
+            return decideFromHead(connection, method: method, state: state)
+        case .reading:
+            if uploadSize.pointee > 0 {
+                return readBody(state: state, upload: upload, uploadSize: uploadSize)
+            }
+            return dispatch(connection, state: state)
+        case .waiting:
+            return .YES
+        case .answered:
+            guard let response = state.pendingResponse else { return .YES }
+            state.pendingResponse = nil
+            return queue(response, on: connection, for: state)
+        }
+    }
+
+    /// The first call: headers only. A refusal of a request with a body is sent at once (libmicrohttpd
+    /// then closes the connection instead of reading the body); one without a body is sent on the next
+    /// call, which keeps the connection alive.
+    private func decideFromHead(_ connection: OpaquePointer, method: String, state: RequestState) -> MHD_Result {
+        state.method = method
+        state.connection = connection
+        let headers = headers(of: connection)
+        let declared = headers["content-length"].flatMap { Int($0) }
+        let head = RequestHead(method: method, target: state.target, headers: headers, declaredLength: declared)
+        let decision: HeadDecision
+        if let declared, declared > context.settings.maxBodyBytes {
+            decision = .refuse(context.handler.bodyTooLarge(limit: context.settings.maxBodyBytes))
+        } else {
+            decision = context.handler.head(head)
+        }
+        switch decision {
+        case .refuse(let response):
+            state.phase = .answered
+            if head.hasBody { return queue(response, on: connection, for: state) }
+            state.pendingResponse = response
+        case .accept(let accepted):
+            state.phase = .reading
+            state.accepted = accepted
+            state.headers = headers
+            if let declared { state.body.reserveCapacity(declared) }
+        }
+        return .YES
+    }
+
+    private func readBody(
+        state: RequestState,
+        upload: UnsafePointer<CChar>?,
+        uploadSize: UnsafeMutablePointer<Int>
+    ) -> MHD_Result {
+        let count = uploadSize.pointee
+        uploadSize.pointee = 0
+        if state.discardedBytes > 0 || state.body.count + count > context.settings.maxBodyBytes {
+            // A body of undeclared length grew too large. libmicrohttpd takes no response in the middle of
+            // an upload, so the rest is read and dropped, up to a bound, and 413 follows.
+            state.body = []
+            state.discardedBytes += count
+            return state.discardedBytes > Self.maximumDiscardedBytes ? .NO : .YES
+        }
+        upload?.withMemoryRebound(to: UInt8.self, capacity: count) { bytes in
+            state.body.append(contentsOf: UnsafeBufferPointer(start: bytes, count: count))
+        }
+        return .YES
+    }
+
+    /// The last call of a complete request: hand it to the handler, and suspend until it replies.
+    private func dispatch(_ connection: OpaquePointer, state: RequestState) -> MHD_Result {
+        if state.discardedBytes > 0 {
+            state.phase = .answered
+            return queue(context.handler.bodyTooLarge(limit: context.settings.maxBodyBytes), on: connection, for: state)
+        }
+        state.phase = .waiting
+        let request = HTTPRequest(
+            method: state.method ?? "GET", target: state.target, headers: state.headers, body: state.body,
+            state: state.accepted)
+        state.body = []
+        state.accepted = nil
+        context.handler.respond(to: request) { [self, state] response in
+            self.deliver(response, to: state)
+        }
+        if let response = state.pendingResponse {
+            // Replied at once, on this thread.
+            state.pendingResponse = nil
+            return queue(response, on: connection, for: state)
+        }
+        suspend(state)
+        return .YES
+    }
+
+    private func deliver(_ response: HTTPResponse, to state: RequestState) {
+        guard loop.inLoop else {
+            loop.execute { [self, state] in self.deliver(response, to: state) }
+            return
+        }
+        state.phase = .answered
+        state.pendingResponse = response
+        resume(state)
+    }
+
+    private func suspend(_ state: RequestState) {
+        guard let connection = state.connection, !state.isSuspended else { return }
+        state.isSuspended = true
+        suspended[ObjectIdentifier(state)] = state
+        MHD_suspend_connection(connection)
+    }
+
+    fileprivate func resume(_ state: RequestState) {
+        guard state.isSuspended, let connection = state.connection else { return }
+        state.isSuspended = false
+        suspended[ObjectIdentifier(state)] = nil
+        MHD_resume_connection(connection)
+    }
+
+    fileprivate func finish(_ state: RequestState, reason: MHD_RequestTerminationCode) {
+        let elapsed = (ContinuousClock.now - state.started).components
+        let tenths = elapsed.seconds * 10_000 + (elapsed.attoseconds + 50_000_000_000_000) / 100_000_000_000_000
+        let rounded = "\(tenths / 10).\(tenths % 10)"
+        var line =
+            state.method == nil
+            ? "(malformed request) - \(rounded)ms"
+            : "\(state.method ?? "-") \(state.route) \(state.status.map(String.init) ?? "-") \(rounded)ms"
+        if let key = state.keyFingerprint {
+            line += " key=\(key)"
+        }
+        if reason != .REQUEST_TERMINATED_COMPLETED_OK {
+            line += " (connection ended early: \(Self.describe(reason)))"
+        }
+        context.log(.info, line)
+        if state.isSuspended {
+            suspended[ObjectIdentifier(state)] = nil
+        }
+        state.connection = nil
+        state.streamReader = nil
+        context.requestsInFlight.subtract(1, ordering: .relaxed)
+    }
+
+    private func queue(_ response: HTTPResponse, on connection: OpaquePointer, for state: RequestState) -> MHD_Result {
+        state.status = response.status
+        state.route = response.route
+        state.keyFingerprint = response.keyFingerprint
+        let created: OpaquePointer?
+        switch response.body {
+        case .bytes(let bytes):
+            created = bytes.withUnsafeBytes { buffer in
+                MHD_create_response_from_buffer(
+                    buffer.count,
+                    UnsafeMutableRawPointer(mutating: buffer.baseAddress),
+                    .RESPMEM_MUST_COPY
+                )
+            }
+        case .stream(let stream) where state.method == "HEAD":
+            // libmicrohttpd 0.9.75 ends a chunked answer to HEAD with the last-chunk bytes, which the
+            // client would read as the start of its next response. Without chunked framing nothing
+            // follows the headers; the connection then closes, as a body of unknown length requires.
+            stream.close()
+            created = MHD_create_response_from_callback(UInt64.max, Self.streamBlockSize, endOfStream, nil, nil)
+            if let created { _ = docstore_mhd_end_by_closing(created) }
+        case .stream(let stream):
+            let reader = StreamReader(stream, daemon: self, state: state)
+            state.streamReader = reader
+            let pointer = Unmanaged.passRetained(reader).toOpaque()
+            created = MHD_create_response_from_callback(
+                UInt64.max,
+                Self.streamBlockSize,
+                readStream,
+                pointer,
+                releaseStream
+            )
+            if created == nil { Unmanaged<StreamReader>.fromOpaque(pointer).release() }
+        }
+        guard let created else {
+            context.log(.error, "libmicrohttpd could not create a response")
+            return .NO
+        }
+        defer { MHD_destroy_response(created) }
+        for (name, value) in response.headers {
+            MHD_add_response_header(created, name, value)
+        }
+        if context.draining.load(ordering: .relaxed) {
+            MHD_add_response_header(created, "Connection", "close")
+        }
+        return MHD_queue_response(connection, UInt32(response.status), created)
+    }
+
+    private func headers(of connection: OpaquePointer) -> HTTPHeaders {
+        var headers = HTTPHeaders()
+        withUnsafeMutablePointer(to: &headers) { pointer in
+            _ = MHD_get_connection_values(connection, .HEADER_KIND, collectHeader, pointer)
+        }
+        return headers
+    }
+
+    private static func describe(_ reason: MHD_RequestTerminationCode) -> String {
+        switch reason {
+        case .REQUEST_TERMINATED_WITH_ERROR: return "error"
+        case .REQUEST_TERMINATED_TIMEOUT_REACHED: return "timeout"
+        case .REQUEST_TERMINATED_DAEMON_SHUTDOWN: return "shutdown"
+        case .REQUEST_TERMINATED_READ_ERROR: return "client went away"
+        case .REQUEST_TERMINATED_CLIENT_ABORT: return "client aborted"
+        default: return "code \(reason.rawValue)"
+        }
+    }
+
+    // MARK: Streamed bodies
+
+    /// Suspends the stream's connection until the next chunk arrives.
+    fileprivate func waitForChunk(_ state: RequestState) {
+        suspend(state)
+    }
+}
+
+/// One request's state, from its request line to its completion; touched only on its loop's thread,
+/// where handler replies are carried by `EventLoop.execute`.
+private final class RequestState: @unchecked Sendable {
+    enum Phase {
+        /// Before the first access-handler call.
+        case new
+        /// Accepted from its headers; the body is being read.
+        case reading
+        /// Handed to the handler; the connection is suspended until it replies.
+        case waiting
+        /// A response is ready (or sent).
+        case answered
+    }
+
+    let target: String
+    let started = ContinuousClock.now
+    var phase = Phase.new
+    var method: String?
+    var headers = HTTPHeaders()
+    var accepted: (any Sendable)?
+    var body: [UInt8] = []
+    /// Bytes of an oversized body of undeclared length that were read and dropped.
+    var discardedBytes = 0
+    /// The connection, while the request lives.
+    var connection: OpaquePointer?
+    var isSuspended = false
+    /// The reply, until it is queued.
+    var pendingResponse: HTTPResponse?
+    var streamReader: StreamReader?
+    /// For the access log, once a response is queued.
+    var status: Int?
+    var route = "-"
+    var keyFingerprint: String?
+
+    init(target: String) {
+        self.target = target
+    }
+}
+
+/// Feeds a `ResponseStream` to libmicrohttpd: hands it what it has, asks the stream for more only when
+/// that is used up, and suspends the connection meanwhile. Touched on the loop's thread only.
+private final class StreamReader: @unchecked Sendable {
+    private let stream: any ResponseStream
+    private unowned let daemon: LoopDaemon
+    private let state: RequestState
+    private var pending: [UInt8] = []
+    private var offset = 0
+    /// What the stream delivered and the reader has not taken yet.
+    private var arrived: ResponseChunk?
+    private var asked = false
+    private var aborted = false
+
+    init(_ stream: any ResponseStream, daemon: LoopDaemon, state: RequestState) {
+        self.stream = stream
+        self.daemon = daemon
+        self.state = state
+    }
+
+    func read(into buffer: UnsafeMutablePointer<CChar>, capacity: Int) -> Int {
+        while offset == pending.count {
+            if aborted { return -2 }  // MHD_CONTENT_READER_END_WITH_ERROR
+            if let chunk = arrived {
+                arrived = nil
+                switch chunk {
+                case .bytes(let bytes):
+                    pending = bytes
+                    offset = 0
+                case .end:
+                    return -1  // MHD_CONTENT_READER_END_OF_STREAM
+                case .failed:
+                    return -2
+                }
+                continue
+            }
+            if !asked {
+                asked = true
+                stream.next { [self] chunk in self.arrive(chunk) }
+                if arrived != nil { continue }
+            }
+            daemon.waitForChunk(state)
+            return 0
+        }
+        let count = min(capacity, pending.count - offset)
+        pending.withUnsafeBytes { bytes in
+            UnsafeMutableRawPointer(buffer).copyMemory(from: bytes.baseAddress! + offset, byteCount: count)
+        }
+        offset += count
+        return count
+    }
+
+    private func arrive(_ chunk: ResponseChunk) {
+        guard daemon.loop.inLoop else {
+            daemon.loop.execute { [self] in self.arrive(chunk) }
+            return
+        }
+        asked = false
+        arrived = chunk
+        daemon.resume(state)
+    }
+
+    /// Cuts the stream off (the server is stopping); the next read ends the body with an error.
+    func abort() {
+        aborted = true
+    }
+
+    func close() {
+        stream.close()
+    }
+}
+
+// MARK: C callbacks; the context pointer is the LoopDaemon, retained while its daemon runs
+
+private func daemon(_ context: UnsafeMutableRawPointer?) -> LoopDaemon {
+    Unmanaged<LoopDaemon>.fromOpaque(context!).takeUnretainedValue()
+}
+
+/// Called with the raw request target before the headers are read; its result becomes the request state.
+private let requestStarted:
+    @convention(c) (
+        UnsafeMutableRawPointer?, UnsafePointer<CChar>?, OpaquePointer?
+    ) -> UnsafeMutableRawPointer? = { context, uri, _ in
+        let state = daemon(context).begin(target: uri.map { String(cString: $0) } ?? "")
+        return Unmanaged.passRetained(state).toOpaque()
+    }
+
+private let accessHandler: MHD_AccessHandlerCallback = {
+    context, connection, _, method, _, upload, uploadSize, requestContext in
+    guard let connection, let method, let uploadSize, let stored = requestContext?.pointee else { return .NO }
+    let state = Unmanaged<RequestState>.fromOpaque(stored).takeUnretainedValue()
+    return daemon(context).handle(
+        connection,
+        method: String(cString: method),
+        state: state,
+        upload: upload,
+        uploadSize: uploadSize
+    )
+}
+
+private let requestCompleted: MHD_RequestCompletedCallback = { context, _, requestContext, reason in
+    guard let stored = requestContext?.pointee else { return }
+    requestContext?.pointee = nil
+    let state = Unmanaged<RequestState>.fromOpaque(stored).takeRetainedValue()
+    daemon(context).finish(state, reason: reason)
+}
+
+/// libmicrohttpd's own messages (malformed requests, socket errors) as warning lines of the log.
+private let logLibraryMessage: docstore_mhd_log_callback = { context, message in
+    guard let context, let message else { return }
+    daemon(context).context.log(.warning, "libmicrohttpd: \(String(cString: message).trimming(" \n"))")
+}
+
+private let collectHeader: MHD_KeyValueIterator = { context, _, name, value in
+    guard let context, let name else { return .YES }
+    let headers = context.assumingMemoryBound(to: HTTPHeaders.self)
+    headers.pointee.append(name: String(cString: name), value: value.map { String(cString: $0) } ?? "")
+    return .YES
+}
+
+/// A reader with nothing to read, for the headers-only answer to HEAD.
+private let endOfStream: MHD_ContentReaderCallback = { _, _, _, _ in -1 }  // MHD_CONTENT_READER_END_OF_STREAM
+
+private let readStream: MHD_ContentReaderCallback = { context, _, buffer, capacity in
+    guard let context, let buffer else { return -2 }
+    return Unmanaged<StreamReader>.fromOpaque(context).takeUnretainedValue().read(into: buffer, capacity: capacity)
+}
+
+private let releaseStream: MHD_ContentReaderFreeCallback = { context in
+    guard let context else { return }
+    Unmanaged<StreamReader>.fromOpaque(context).takeRetainedValue().close()
+}
