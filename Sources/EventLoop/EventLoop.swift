@@ -37,6 +37,10 @@ public final class EventLoop: @unchecked Sendable {
     private var registrations: [Int32: (Readiness) -> Void] = [:]
     private var endOfTurn: [() -> Void] = []
     private var timeout: () -> Int32 = { -1 }
+    /// Tasks to run once their time has come, soonest first.
+    private var timers: [(deadline: ContinuousClock.Instant, task: () -> Void)] = []
+    /// Values kept for users of the loop, by key, touched only on the loop.
+    private var locals: [ObjectIdentifier: AnyObject] = [:]
     private let taskLock = Lock()
     private var tasks: [() -> Void] = []
     private var stopping = false
@@ -116,6 +120,22 @@ public final class EventLoop: @unchecked Sendable {
         epoll_ctl(epoll, EPOLL_CTL_DEL, descriptor, nil)
     }
 
+    /// Runs `task` on the loop once `delay` has passed. Call on the loop.
+    public func schedule(after delay: Duration, _ task: @escaping () -> Void) {
+        let deadline = ContinuousClock.now + delay
+        let index = timers.firstIndex { $0.deadline > deadline } ?? timers.count
+        timers.insert((deadline, task), at: index)
+    }
+
+    /// The value kept on this loop under `key`, made by `make` the first time, and released when the loop
+    /// stops. Call on the loop.
+    public func local<Value: AnyObject>(_ key: ObjectIdentifier, make: () -> Value) -> Value {
+        if let value = locals[key] as? Value { return value }
+        let value = make()
+        locals[key] = value
+        return value
+    }
+
     /// Adds a hook run at the end of every turn. Call on the loop (or before `start`).
     public func atEndOfTurn(_ hook: @escaping () -> Void) {
         endOfTurn.append(hook)
@@ -135,7 +155,12 @@ public final class EventLoop: @unchecked Sendable {
     private func run() {
         var events = [epoll_event](repeating: epoll_event(), count: 256)
         while true {
-            let limit = timeout()
+            var limit = timeout()
+            if let next = timers.first {
+                let wait = next.deadline - ContinuousClock.now
+                let milliseconds = max(0, Int32(clamping: wait.components.seconds * 1000 + wait.components.attoseconds / 1_000_000_000_000_000 + 1))
+                limit = limit < 0 ? milliseconds : min(limit, milliseconds)
+            }
             let ready = events.withUnsafeMutableBufferPointer { buffer in
                 epoll_wait(epoll, buffer.baseAddress, Int32(buffer.count), limit)
             }
@@ -162,8 +187,17 @@ public final class EventLoop: @unchecked Sendable {
                 return (tasks, stopping)
             }
             for task in queued { task() }
+            let now = ContinuousClock.now
+            while let next = timers.first, next.deadline <= now {
+                timers.removeFirst()
+                next.task()
+            }
             for hook in endOfTurn { hook() }
-            if stop { return }
+            if stop {
+                // What was kept on the loop goes with it, on its thread (it may hold descriptors registered here).
+                locals.removeAll()
+                return
+            }
         }
     }
 }

@@ -3,16 +3,20 @@ import DocumentStore
 /// Single documents: insert, read, merge, replace, delete.
 extension DocumentAPI {
     /// `POST /{store}/{collection}`: one object, or an array inserted all or none.
-    func insert(_ context: RequestContext) throws(APIError) -> HTTPResponse {
+    func insert(_ context: RequestContext) throws(APIError) {
         let body = try RequestBody.json(of: context.request)
         let collection = collection(context)
         switch body {
         case .object:
-            let stored = try storeCall { () throws(DocumentStoreError) in try collection.insert(body) }
-            return context.json(201, Array(stored.json.utf8), headers: [("Location", context.location(of: stored.id))])
+            let operation = try storeCall { () throws(DocumentStoreError) in try collection.insertOperation(body) }
+            context.run(operation) { stored in
+                context.json(201, Array(stored.json.utf8), headers: [("Location", context.location(of: stored.id))])
+            }
         case .array(let documents):
-            let stored = try storeCall { () throws(DocumentStoreError) in try collection.insertMany(documents) }
-            return context.json(201, JSONText.array(stored.map(\.json)))
+            let operation = try storeCall { () throws(DocumentStoreError) in
+                try collection.insertManyOperation(documents)
+            }
+            context.run(operation) { stored in context.json(201, JSONText.array(stored.map(\.json))) }
         default:
             throw APIError(
                 status: 400,
@@ -23,41 +27,48 @@ extension DocumentAPI {
     }
 
     /// `GET /{store}/{collection}/{id}`.
-    func getDocument(_ context: RequestContext) throws(APIError) -> HTTPResponse {
-        let collection = collection(context)
-        let found = try storeCall { () throws(DocumentStoreError) in try collection.get(id: context.id) }
-        guard let found else { throw .documentNotFound() }
-        return context.json(200, Array(found.json.utf8))
+    func getDocument(_ context: RequestContext) {
+        context.run(collection(context).getOperation(id: context.id)) { found throws(APIError) in
+            guard let found else { throw .documentNotFound() }
+            return context.json(200, Array(found.json.utf8))
+        }
     }
 
     /// `PATCH /{store}/{collection}/{id}`: `{**existing, **body}`, atomically.
-    func mergeDocument(_ context: RequestContext) throws(APIError) -> HTTPResponse {
+    func mergeDocument(_ context: RequestContext) throws(APIError) {
         let patch = try RequestBody.json(of: context.request)
         let collection = collection(context)
-        let merged = try storeCall { () throws(DocumentStoreError) in try collection.merge(id: context.id, patch: patch)
+        let operation = try storeCall { () throws(DocumentStoreError) in
+            try collection.mergeOperation(id: context.id, patch: patch)
         }
-        guard let merged else { throw .documentNotFound() }
-        return context.json(200, Array(merged.json.utf8))
+        context.run(operation) { merged throws(APIError) in
+            guard let merged else { throw .documentNotFound() }
+            return context.json(200, Array(merged.json.utf8))
+        }
     }
 
     /// `PUT /{store}/{collection}/{id}`: create (201) or replace (200) the whole document.
-    func replaceDocument(_ context: RequestContext) throws(APIError) -> HTTPResponse {
+    func replaceDocument(_ context: RequestContext) throws(APIError) {
         let document = try RequestBody.json(of: context.request)
         let collection = collection(context)
-        let (stored, created) = try storeCall { () throws(DocumentStoreError) in
-            try collection.replace(id: context.id, with: document)
+        let operation = try storeCall { () throws(DocumentStoreError) in
+            try collection.replaceOperation(id: context.id, with: document)
         }
-        if created {
-            return context.json(201, Array(stored.json.utf8), headers: [("Location", context.location(of: stored.id))])
+        context.run(operation) { replacement in
+            let stored = replacement.document
+            if replacement.created {
+                return context.json(
+                    201, Array(stored.json.utf8), headers: [("Location", context.location(of: stored.id))])
+            }
+            return context.json(200, Array(stored.json.utf8))
         }
-        return context.json(200, Array(stored.json.utf8))
     }
 
     /// `DELETE /{store}/{collection}/{id}`: 200 with the deleted document.
-    func deleteDocument(_ context: RequestContext) throws(APIError) -> HTTPResponse {
-        let collection = collection(context)
-        let deleted = try storeCall { () throws(DocumentStoreError) in try collection.delete(id: context.id) }
-        guard let deleted else { throw .documentNotFound() }
-        return context.json(200, Array(deleted.json.utf8))
+    func deleteDocument(_ context: RequestContext) {
+        context.run(collection(context).deleteOperation(id: context.id)) { deleted throws(APIError) in
+            guard let deleted else { throw .documentNotFound() }
+            return context.json(200, Array(deleted.json.utf8))
+        }
     }
 }

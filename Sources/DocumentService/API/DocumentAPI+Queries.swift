@@ -3,36 +3,36 @@ import DocumentStore
 /// Finding, and the filter-driven writes (`:updateOne`, `:deleteOne`).
 extension DocumentAPI {
     /// `GET /{store}`, `GET /{store}/{collection}` and `GET /{store}/{collection}:failedMigrations`.
-    func find(_ context: RequestContext, failedMigrations: Bool) throws(APIError) -> HTTPResponse {
+    func find(_ context: RequestContext, failedMigrations: Bool) throws(APIError) {
         let parameters = try FindParameters(query: QueryString(context.request.query))
-        return try findResponse(context, parameters, failedMigrations: failedMigrations, linksNextPage: true)
+        try findResponse(context, parameters, failedMigrations: failedMigrations, linksNextPage: true)
     }
 
     /// `POST /{store}/{collection}:find`, the parameters in the body.
-    func findByBody(_ context: RequestContext) throws(APIError) -> HTTPResponse {
+    func findByBody(_ context: RequestContext) throws(APIError) {
         let body = try RequestBody.json(of: context.request, empty: .object(JSONObject()))
         guard let object = body.objectValue else {
             throw .invalidRequest("The body must be a JSON object, not \(body.typeName).")
         }
         let parameters = try FindParameters(body: object)
-        return try findResponse(context, parameters, failedMigrations: false, linksNextPage: false)
+        try findResponse(context, parameters, failedMigrations: false, linksNextPage: false)
     }
 
     /// `POST /{store}/{collection}:findOne`: `{"where", "sort"}` -> `{"document"}`.
-    func findOne(_ context: RequestContext) throws(APIError) -> HTTPResponse {
+    func findOne(_ context: RequestContext) throws(APIError) {
         let body = try RequestBody.object(of: context.request, allowed: ["where", "sort"], emptyIsObject: true)
         let filter = try FindParameters.filter(body["where"] ?? .object(JSONObject()))
         let sort = try SortKeys.parse(
             body["sort"] ?? .null,
             orElse: .invalidRequest(#"sort must be a list of [field, "asc" or "desc"] pairs."#)
         )
-        let collection = collection(context)
-        let found = try storeCall { () throws(DocumentStoreError) in try collection.findOne(filter, sort: sort) }
-        return context.json(200, JSONText.object(["document": found?.json ?? "null"]))
+        context.run(collection(context).findOneOperation(filter, sort: sort)) { found in
+            context.json(200, JSONText.object(["document": found?.json ?? "null"]))
+        }
     }
 
     /// `POST /{store}/{collection}:updateOne`: `{"where", "params", "upsert"}`.
-    func updateOne(_ context: RequestContext) throws(APIError) -> HTTPResponse {
+    func updateOne(_ context: RequestContext) throws(APIError) {
         let body = try RequestBody.object(of: context.request, allowed: ["where", "params", "upsert"])
         let filter = try FindParameters.filter(try RequestBody.required("where", in: body))
         let params = try RequestBody.required("params", in: body)
@@ -41,29 +41,33 @@ extension DocumentAPI {
             throw .invalidRequest("upsert must be true or false, not \(upsert.typeName).")
         }
         let collection = collection(context)
-        let outcome = try storeCall { () throws(DocumentStoreError) in
-            try collection.updateOne(filter, params: params, upsert: upsertFlag)
+        let operation = try storeCall { () throws(DocumentStoreError) in
+            try collection.updateOneOperation(filter, params: params, upsert: upsertFlag)
         }
-        return context.json(
-            200,
-            JSONText.object([
-                "matched_count": String(outcome.matchedCount),
-                "modified_count": String(outcome.modifiedCount),
-                "updated_document": outcome.document?.json ?? "null",
-            ])
-        )
+        context.run(operation) { outcome in
+            context.json(
+                200,
+                JSONText.object([
+                    "matched_count": String(outcome.matchedCount),
+                    "modified_count": String(outcome.modifiedCount),
+                    "updated_document": outcome.document?.json ?? "null",
+                ])
+            )
+        }
     }
 
     /// `POST /{store}/{collection}:deleteOne`: `{"where"}`, required so that no typo deletes at random.
-    func deleteOne(_ context: RequestContext) throws(APIError) -> HTTPResponse {
+    func deleteOne(_ context: RequestContext) throws(APIError) {
         let body = try RequestBody.object(of: context.request, allowed: ["where"])
         let filter = try FindParameters.filter(try RequestBody.required("where", in: body))
-        let collection = collection(context)
-        let deleted = try storeCall { () throws(DocumentStoreError) in try collection.deleteOne(filter) }
-        return context.json(
-            200,
-            JSONText.object(["deleted_count": deleted == nil ? "0" : "1", "deleted_document": deleted?.json ?? "null"])
-        )
+        context.run(collection(context).deleteOneOperation(filter)) { deleted in
+            context.json(
+                200,
+                JSONText.object([
+                    "deleted_count": deleted == nil ? "0" : "1", "deleted_document": deleted?.json ?? "null",
+                ])
+            )
+        }
     }
 
     private func findResponse(
@@ -71,33 +75,41 @@ extension DocumentAPI {
         _ parameters: FindParameters,
         failedMigrations: Bool,
         linksNextPage: Bool
-    ) throws(APIError) -> HTTPResponse {
+    ) throws(APIError) {
         let collection = collection(context)
         let query = parameters.query
         guard query.limit != nil else {
-            let stream = try storeCall { () throws(DocumentStoreError) in
-                failedMigrations
-                    ? try collection.streamFailedMigrations(
-                        query.filter, after: query.cursor, descending: query.descending)
+            let workers = workers
+            context.runBlocking({ () throws(DocumentStoreError) in
+                let stream =
+                    failedMigrations
+                    ? try collection.streamFailedMigrations(query.filter, after: query.cursor, descending: query.descending)
                     : try collection.stream(query.filter, after: query.cursor, descending: query.descending)
+                // Reading the first row here turns a failing query into an error status, not a cut-off body.
+                let first = try stream.next()
+                return FindResultStream(stream, first: first, workers: workers)
+            }) { stream in
+                HTTPResponse(
+                    status: 200,
+                    headers: [("Content-Type", "application/json")],
+                    body: .stream(stream),
+                    route: context.route.template
+                )
             }
-            // Reading the first row here turns a failing query into an error status, not a cut-off body.
-            let first = try storeCall { () throws(DocumentStoreError) in try stream.next() }
-            return HTTPResponse(
-                status: 200,
-                headers: [("Content-Type", "application/json")],
-                body: .stream(FindResultStream(stream, first: first, workers: workers)),
-                route: context.route.template
-            )
+            return
         }
-        let page = try storeCall { () throws(DocumentStoreError) in
-            failedMigrations ? try collection.findFailedMigrations(query) : try collection.find(query)
+        let operation = try storeCall { () throws(DocumentStoreError) in
+            try collection.findOperation(query, failedMigrations: failedMigrations)
         }
-        var headers: [(name: String, value: String)] = []
-        if linksNextPage, let next = page.nextCursor {
-            let pairs = parameters.linkPairs.map(String.init) + ["cursor=\(next.token)"]
-            headers.append(("Link", "<\(context.request.path)?\(pairs.joined(separator: "&"))>; rel=\"next\""))
+        let link: String? = linksNextPage ? "\(context.request.path)?" : nil
+        let pairs = parameters.linkPairs.map(String.init)
+        context.run(operation) { page in
+            var headers: [(name: String, value: String)] = []
+            if let link, let next = page.nextCursor {
+                let all = pairs + ["cursor=\(next.token)"]
+                headers.append(("Link", "<\(link)\(all.joined(separator: "&"))>; rel=\"next\""))
+            }
+            return context.json(200, FindResultStream.page(page), headers: headers)
         }
-        return context.json(200, FindResultStream.page(page), headers: headers)
     }
 }

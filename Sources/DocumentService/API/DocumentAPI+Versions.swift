@@ -3,7 +3,7 @@ import DocumentStore
 extension DocumentAPI {
     /// `GET /{store}/{collection}:versions[?count=none]`: `{"versions": [{"version", "count"}, ...]}`, each
     /// version the collection holds (null for documents without one), counted unless `count=none`.
-    func versions(_ context: RequestContext) throws(APIError) -> HTTPResponse {
+    func versions(_ context: RequestContext) throws(APIError) {
         var counting = true
         for item in try QueryString(context.request.query).items {
             guard item.name == "count", item.value == "exact" || item.value == "none" else {
@@ -11,15 +11,16 @@ extension DocumentAPI {
             }
             counting = item.value == "exact"
         }
-        let collection = collection(context)
-        let found = try storeCall { () throws(DocumentStoreError) in try collection.versions(counting: counting) }
-        let items = found.map { entry in
-            String(
-                decoding: JSONText.object([
-                    "version": entry.version.map(JSONText.quoted) ?? "null",
-                    "count": entry.count.map(String.init) ?? "null",
-                ]), as: UTF8.self)
+        context.run(collection(context).versionsOperation(counting: counting)) { found in
+            let items = found.map { entry in
+                String(
+                    decoding: JSONText.object([
+                        "version": entry.version.map(JSONText.quoted) ?? "null",
+                        "count": entry.count.map(String.init) ?? "null",
+                    ]), as: UTF8.self)
+            }
+            return context.json(
+                200, JSONText.object(["versions": String(decoding: JSONText.array(items), as: UTF8.self)]))
         }
-        return context.json(200, JSONText.object(["versions": String(decoding: JSONText.array(items), as: UTF8.self)]))
     }
 }

@@ -2,8 +2,9 @@ import DocumentStore
 import EventLoop
 
 /// The service's HTTP API (SPEC section 7) over a `DocumentDatabase`: routing, the service keys, bodies
-/// and errors. Routing and authorisation happen on the event loop from the headers alone; every answer
-/// that needs the database is worked out on `workers`, whose threads may block on PostgreSQL.
+/// and errors. Routing and authorisation happen on the event loop from the headers alone; database
+/// operations go through `executor`, which never blocks the loop, and what must block (a large body's
+/// parsing, verification, a streamed find's first rows) runs on `workers`.
 public struct DocumentAPI: HTTPHandler {
     let database: DocumentDatabase
     let configuration: Configuration
@@ -12,16 +13,19 @@ public struct DocumentAPI: HTTPHandler {
     private let router = Router()
     private let keys: KeyRing
     let workers: WorkerPool
+    let executor: StoreExecutor
 
     /// - Parameters:
     ///   - keys: the keys clients may present; by default `configuration.accessKeys`, never reloaded.
-    ///   - workers: the threads that run the database work of requests.
+    ///   - workers: the threads that run the blocking work of requests.
+    ///   - executor: runs database operations for requests on the event loops.
     ///   - openAPIDocument: the JSON served at `/openapi.json`.
     public init(
         database: DocumentDatabase,
         configuration: Configuration,
         keys: KeyRing? = nil,
         workers: WorkerPool,
+        executor: StoreExecutor,
         openAPIDocument: [UInt8],
         log: Log = Log()
     ) {
@@ -29,6 +33,7 @@ public struct DocumentAPI: HTTPHandler {
         self.configuration = configuration
         self.keys = keys ?? KeyRing(keys: configuration.accessKeys, log: log)
         self.workers = workers
+        self.executor = executor
         self.openAPIDocument = openAPIDocument
         self.log = log
     }
@@ -76,35 +81,45 @@ public struct DocumentAPI: HTTPHandler {
         }
     }
 
-    public func respond(to request: HTTPRequest, reply: @escaping @Sendable (HTTPResponse) -> Void) {
+    public func respond(to request: HTTPRequest, on loop: EventLoop, reply: @escaping @Sendable (HTTPResponse) -> Void) {
         guard let accepted = request.state as? Accepted else {
             reply(APIError(status: 500, code: "internal_error", message: "The request was not routed.").response(
                 route: "(no route)"))
             return
         }
-        switch accepted.route.operation {
-        case .health, .openAPI:
-            reply(answer(request, accepted))
-        default:
-            workers.submit { reply(self.answer(request, accepted)) }
+        guard request.body.count <= Self.largestBodyParsedOnLoop else {
+            // Parsing a large body would hold up every other connection of the loop.
+            workers.submit { self.perform(accepted, request, mode: .worker, reply: reply) }
+            return
         }
+        perform(accepted, request, mode: .loop(loop), reply: reply)
     }
 
-    /// The response to an accepted request, worked out on the calling thread.
-    private func answer(_ request: HTTPRequest, _ accepted: Accepted) -> HTTPResponse {
-        let route = accepted.route
-        var response: HTTPResponse
+    /// Bodies up to this size are parsed on the event loop; larger ones on a worker.
+    static let largestBodyParsedOnLoop = 64 * 1024
+
+    private func perform(
+        _ accepted: Accepted,
+        _ request: HTTPRequest,
+        mode: RequestContext.Mode,
+        reply: @escaping @Sendable (HTTPResponse) -> Void
+    ) {
+        let context = RequestContext(
+            route: accepted.route,
+            parameters: accepted.parameters,
+            request: request,
+            credential: accepted.credential,
+            mode: mode,
+            executor: executor,
+            log: log,
+            reply: reply
+        )
         do {
             try RequestBody.checkContentType(of: request)
-            response = try perform(route, accepted.parameters, request)
+            try perform(context)
         } catch {
-            if error.isServerFault {
-                log(.error, "\(request.method) \(route.template) failed: \(error.detail ?? error.message)")
-            }
-            response = error.response(route: route.template)
+            context.fail(error)
         }
-        response.keyFingerprint = accepted.credential?.fingerprint
-        return response
     }
 
     public func bodyTooLarge(limit: Int) -> HTTPResponse {
@@ -161,33 +176,29 @@ public struct DocumentAPI: HTTPHandler {
         return .refused(refusal)
     }
 
-    private func perform(
-        _ route: Route,
-        _ parameters: PathParameters,
-        _ request: HTTPRequest
-    ) throws(APIError) -> HTTPResponse {
-        let context = RequestContext(route: route, parameters: parameters, request: request)
-        switch route.operation {
-        case .health: return health(context)
-        case .readiness: return readiness(context)
-        case .openAPI: return openAPI(context)
-        case .verify: return verify(context)
-        case .find: return try find(context, failedMigrations: false)
-        case .failedMigrations: return try find(context, failedMigrations: true)
-        case .findByBody: return try findByBody(context)
-        case .findOne: return try findOne(context)
-        case .insert: return try insert(context)
-        case .getDocument: return try getDocument(context)
-        case .mergeDocument: return try mergeDocument(context)
-        case .replaceDocument: return try replaceDocument(context)
-        case .deleteDocument: return try deleteDocument(context)
-        case .updateOne: return try updateOne(context)
-        case .deleteOne: return try deleteOne(context)
-        case .ensureIndexes: return try ensureIndexes(context)
-        case .quarantine: return try quarantine(context)
-        case .createCollection: return try createCollection(context)
-        case .dropCollection: return try dropCollection(context)
-        case .versions: return try versions(context)
+    /// Starts the work of the request's route; its handler answers through `context`.
+    private func perform(_ context: RequestContext) throws(APIError) {
+        switch context.route.operation {
+        case .health: health(context)
+        case .readiness: readiness(context)
+        case .openAPI: openAPI(context)
+        case .verify: verify(context)
+        case .find: try find(context, failedMigrations: false)
+        case .failedMigrations: try find(context, failedMigrations: true)
+        case .findByBody: try findByBody(context)
+        case .findOne: try findOne(context)
+        case .insert: try insert(context)
+        case .getDocument: getDocument(context)
+        case .mergeDocument: try mergeDocument(context)
+        case .replaceDocument: try replaceDocument(context)
+        case .deleteDocument: deleteDocument(context)
+        case .updateOne: try updateOne(context)
+        case .deleteOne: try deleteOne(context)
+        case .ensureIndexes: try ensureIndexes(context)
+        case .quarantine: try quarantine(context)
+        case .createCollection: createCollection(context)
+        case .dropCollection: dropCollection(context)
+        case .versions: try versions(context)
         }
     }
 
@@ -196,31 +207,6 @@ public struct DocumentAPI: HTTPHandler {
         // The router sets both for every route under /{store}.
         let store = context.parameters.store!
         return database.collection(context.parameters.collection!, tablePrefix: configuration.tablePrefix(for: store))
-    }
-}
-
-/// One routed request and what the router found in its path.
-struct RequestContext {
-    let route: Route
-    let parameters: PathParameters
-    let request: HTTPRequest
-
-    /// The document id from the path; set for every `/{id}` route.
-    var id: String { parameters.id ?? "" }
-
-    /// A JSON response for this route.
-    func json(_ status: Int, _ body: [UInt8], headers: [(name: String, value: String)] = []) -> HTTPResponse {
-        HTTPResponse(
-            status: status,
-            headers: [("Content-Type", "application/json")] + headers,
-            body: .bytes(body),
-            route: route.template
-        )
-    }
-
-    /// The path of the document `id` in this request's collection, for `Location`.
-    func location(of id: String) -> String {
-        "/\(parameters.store?.rawValue ?? "")/\(parameters.collection?.rawValue ?? "")/\(PercentEncoding.encode(id))"
     }
 }
 

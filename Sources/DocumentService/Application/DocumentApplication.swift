@@ -26,6 +26,8 @@ public final class DocumentApplication: Sendable {
             configuration: configuration,
             keys: keys,
             workers: workers,
+            executor: StoreExecutor(
+                database: database, workers: workers, connectionsPerLoop: settings.databaseConnectionsPerLoop),
             openAPIDocument: OpenAPIDocument.json,
             log: log
         )

@@ -18,6 +18,9 @@ public struct ServerConfiguration: Sendable {
     public var eventLoops: Int
     /// Threads doing the blocking database work of requests (`WORKER_THREADS`, default `DB_POOL_SIZE`).
     public var workerThreads: Int?
+    /// Pipelined PostgreSQL connections each event loop keeps (`DB_LOOP_CONNECTIONS`, default 2; 0 sends
+    /// every database operation to the workers).
+    public var databaseConnectionsPerLoop: Int
 
     public init(
         host: String = "0.0.0.0",
@@ -27,7 +30,8 @@ public struct ServerConfiguration: Sendable {
         connectionTimeoutSeconds: Int = 30,
         shutdownGraceSeconds: Int = 25,
         eventLoops: Int = HTTPServer.defaultEventLoops,
-        workerThreads: Int? = nil
+        workerThreads: Int? = nil,
+        databaseConnectionsPerLoop: Int = 2
     ) {
         self.host = host
         self.port = port
@@ -37,6 +41,7 @@ public struct ServerConfiguration: Sendable {
         self.shutdownGraceSeconds = shutdownGraceSeconds
         self.eventLoops = eventLoops
         self.workerThreads = workerThreads
+        self.databaseConnectionsPerLoop = databaseConnectionsPerLoop
     }
 
     /// Reads the variables; every problem found is reported, one line each naming the variable.
@@ -51,7 +56,8 @@ public struct ServerConfiguration: Sendable {
             shutdownGraceSeconds: reader.integer("SHUTDOWN_GRACE_SECONDS", default: 25, in: 0...3600),
             eventLoops: reader.integer("EVENT_LOOPS", default: HTTPServer.defaultEventLoops, in: 1...64),
             workerThreads: reader.value("WORKER_THREADS") == nil
-                ? nil : reader.integer("WORKER_THREADS", default: 10, in: 1...500)
+                ? nil : reader.integer("WORKER_THREADS", default: 10, in: 1...500),
+            databaseConnectionsPerLoop: reader.integer("DB_LOOP_CONNECTIONS", default: 2, in: 0...32)
         )
         guard reader.problems.isEmpty else { throw ConfigurationError(problems: reader.problems) }
     }

@@ -1,3 +1,5 @@
+import EventLoop
+
 /// Answers requests for an `HTTPServer`, in two steps: once the request line and headers are in, and
 /// once the whole body is.
 public protocol HTTPHandler: Sendable {
@@ -6,9 +8,9 @@ public protocol HTTPHandler: Sendable {
     /// with what `respond` will need. Must not block.
     func head(_ head: RequestHead) -> HeadDecision
 
-    /// Answers the complete request. Called on the event loop, where it must not block; `reply` is called
-    /// exactly once, from any thread.
-    func respond(to request: HTTPRequest, reply: @escaping @Sendable (HTTPResponse) -> Void)
+    /// Answers the complete request. Called on `loop`, where it must not block; `reply` is called exactly
+    /// once, from any thread.
+    func respond(to request: HTTPRequest, on loop: EventLoop, reply: @escaping @Sendable (HTTPResponse) -> Void)
 
     /// The response for a body larger than the server accepts (413).
     func bodyTooLarge(limit: Int) -> HTTPResponse

@@ -229,7 +229,7 @@ final class LoopDaemon: @unchecked Sendable {
             state: state.accepted)
         state.body = []
         state.accepted = nil
-        context.handler.respond(to: request) { [self, state] response in
+        context.handler.respond(to: request, on: loop) { [self, state] response in
             self.deliver(response, to: state)
         }
         if let response = state.pendingResponse {

@@ -43,8 +43,13 @@ extension DocumentCollection {
     /// Moves the documents with these ids into the failed-migrations table, in one statement, recording
     /// `reason` and the time. Returns how many were moved (ids not found are skipped).
     public func quarantine(ids: [String], reason: String) throws(DocumentStoreError) -> Int {
+        try perform(try quarantineOperation(ids: ids, reason: reason))
+    }
+
+    /// `quarantine` as an operation; refuses an invalid id.
+    public func quarantineOperation(ids: [String], reason: String) throws(DocumentStoreError) -> CollectionOperation<Int> {
         for id in ids { try DocumentID.validate(id) }
-        guard !ids.isEmpty else { return 0 }
+        guard !ids.isEmpty else { return CollectionOperation(self, .blocking({ 0 })) }
         let idList = JSONValue.array(ids.map { .string($0) }).serialized
         let query: SQLQuery = """
             WITH moved AS (DELETE FROM \(table.name.sql) \
@@ -52,7 +57,10 @@ extension DocumentCollection {
             INSERT INTO \(failedTable.name.sql) (id, data, reason, failed_utc) \
             SELECT id, data, \(bind: reason), \(bind: Timestamp.now()) FROM moved
             """
-        return try write { connection in try connection.query(query).affectedRows }
+        return CollectionOperation(
+            self,
+            .statements([PipelineStatement(query: query, reusable: true)]) { results in results.first?.affectedRows ?? 0 },
+            writes: true)
     }
 
     /// `CREATE [UNIQUE] INDEX IF NOT EXISTS` over `data` expressions; the name carries a hash of the

@@ -2,17 +2,21 @@ extension DocumentCollection {
     /// One keyset page of the documents matching `query.filter`, or all of them when there is no limit.
     /// For large results without a limit, prefer `stream`, whose memory stays flat.
     public func find(_ query: FindQuery) throws(DocumentStoreError) -> FindPage {
-        try find(query, in: table)
+        try perform(findOperation(query))
     }
 
     /// `find` over the documents moved to the failed-migrations table.
     public func findFailedMigrations(_ query: FindQuery) throws(DocumentStoreError) -> FindPage {
-        try find(query, in: failedTable)
+        try perform(findOperation(query, failedMigrations: true))
     }
 
     /// The number of documents matching `filter`.
     public func count(_ filter: Where) throws(DocumentStoreError) -> Int {
-        try count(filter, in: table)
+        let query = countQuery(filter, in: table)
+        return try perform(
+            CollectionOperation(
+                self, .statements([PipelineStatement(query: query, reusable: true)], decode: Self.decodeCount),
+                whenMissing: 0))
     }
 
     /// Every document matching `filter`, in keyset order after `cursor`, read row by row.
@@ -41,23 +45,12 @@ extension DocumentCollection {
     /// Each sort key orders numbers numerically, strings by code point, `false` before `true`; values of
     /// different types group by type (null, string, number, boolean, array, object); missing fields last.
     public func findOne(_ filter: Where, sort: [SortKey] = []) throws(DocumentStoreError) -> StoredDocument? {
-        var order: [SQLQuery] = sort.map(Self.sortTerms)
-        order.append(#"creation_utc COLLATE "C" ASC, id COLLATE "C" ASC"#)
-        let query: SQLQuery = """
-            SELECT \(table.selection) FROM \(table.name.sql) WHERE \(table.condition(filter)) \
-            ORDER BY \(SQLQuery.joined(order, separator: ", ")) LIMIT 1
-            """
-        return try read(orEmpty: nil) { connection in
-            try connection.query(query, reusable: true).rows.first.map(DocumentTable.document)
-        }
+        try perform(findOneOperation(filter, sort: sort))
     }
 
     /// The document with this id, or `nil`.
     public func get(id: String) throws(DocumentStoreError) -> StoredDocument? {
-        let query: SQLQuery = "SELECT \(table.selection) FROM \(table.name.sql) WHERE id = \(bind: id)"
-        return try read(orEmpty: nil) { connection in
-            try connection.query(query, reusable: true).rows.first.map(DocumentTable.document)
-        }
+        try perform(getOperation(id: id))
     }
 
     /// Whether the collection's table exists.
@@ -65,33 +58,77 @@ extension DocumentCollection {
         try database.run { connection in try database.schemaManager.tableExists(names, on: connection) }
     }
 
-    private func find(_ query: FindQuery, in table: DocumentTable) throws(DocumentStoreError) -> FindPage {
+    // MARK: Operations
+
+    /// `get(id:)` as an operation: a point read.
+    public func getOperation(id: String) -> CollectionOperation<StoredDocument?> {
+        CollectionOperation(
+            self, .pointRead(id: id, decode: { row in row.map(DocumentTable.document) }), whenMissing: .some(nil))
+    }
+
+    /// `find` (or `findFailedMigrations`) as an operation: the page, and the count when asked for. Refuses a
+    /// limit out of range.
+    public func findOperation(
+        _ query: FindQuery,
+        failedMigrations: Bool = false
+    ) throws(DocumentStoreError) -> CollectionOperation<FindPage> {
         if let limit = query.limit, !(1...FindQuery.maximumLimit).contains(limit) {
             throw .invalidRequest("limit must be between 1 and \(FindQuery.maximumLimit)")
         }
+        let table = failedMigrations ? failedTable : table
         let fetch = query.limit.map { $0 + 1 }
-        let sql = pageQuery(query.filter, query.cursor, query.descending, limit: fetch, in: table)
-        var rows = try read(orEmpty: []) { connection in try connection.query(sql, reusable: true).rows }
-        var hasMore = false
-        if let limit = query.limit, rows.count > limit {
-            hasMore = true
-            rows.removeLast(rows.count - limit)
+        var statements = [
+            PipelineStatement(
+                query: pageQuery(query.filter, query.cursor, query.descending, limit: fetch, in: table), reusable: true)
+        ]
+        if query.countsAll {
+            statements.append(PipelineStatement(query: countQuery(query.filter, in: table), reusable: true))
         }
-        let items = rows.map(DocumentTable.document)
-        let total = query.countsAll ? try count(query.filter, in: table) : items.count
-        return FindPage(
-            items: items,
-            totalCount: total,
-            hasMore: hasMore,
-            nextCursor: hasMore ? items.last?.cursor : nil
-        )
+        let empty = FindPage(items: [], totalCount: 0, hasMore: false, nextCursor: nil)
+        return CollectionOperation(
+            self,
+            .statements(statements) { results throws(DocumentStoreError) in
+                var rows = results.first?.rows ?? []
+                var hasMore = false
+                if let limit = query.limit, rows.count > limit {
+                    hasMore = true
+                    rows.removeLast(rows.count - limit)
+                }
+                let items = rows.map(DocumentTable.document)
+                let total = query.countsAll ? try Self.decodeCount(Array(results.dropFirst())) : items.count
+                return FindPage(
+                    items: items, totalCount: total, hasMore: hasMore, nextCursor: hasMore ? items.last?.cursor : nil)
+            },
+            whenMissing: empty)
     }
 
-    private func count(_ filter: Where, in table: DocumentTable) throws(DocumentStoreError) -> Int {
-        let query: SQLQuery = "SELECT count(*) FROM \(table.name.sql) WHERE \(table.condition(filter))"
-        return try read(orEmpty: 0) { connection in
-            Int(try connection.query(query, reusable: true).rows.first?.first.flatMap { $0 } ?? "0") ?? 0
+    /// `findOne` as an operation.
+    public func findOneOperation(_ filter: Where, sort: [SortKey] = []) -> CollectionOperation<StoredDocument?> {
+        var order: [SQLQuery] = sort.map(Self.sortTerms)
+        order.append(#"creation_utc COLLATE "C" ASC, id COLLATE "C" ASC"#)
+        let query: SQLQuery = """
+            SELECT \(table.selection) FROM \(table.name.sql) WHERE \(table.condition(filter)) \
+            ORDER BY \(SQLQuery.joined(order, separator: ", ")) LIMIT 1
+            """
+        return CollectionOperation(
+            self, .statements([PipelineStatement(query: query, reusable: true)], decode: Self.decodeFirstDocument),
+            whenMissing: .some(nil))
+    }
+
+    /// The first row of the first result, as a document, or nil.
+    @Sendable static func decodeFirstDocument(_ results: [QueryResult]) -> StoredDocument? {
+        results.first?.rows.first.map(DocumentTable.document)
+    }
+
+    @Sendable private static func decodeCount(_ results: [QueryResult]) throws(DocumentStoreError) -> Int {
+        guard let text = results.first?.rows.first?.first ?? nil, let count = Int(text) else {
+            throw DocumentStoreError(.internalError, "The count returned no number.")
         }
+        return count
+    }
+
+    private func countQuery(_ filter: Where, in table: DocumentTable) -> SQLQuery {
+        "SELECT count(*) FROM \(table.name.sql) WHERE \(table.condition(filter))"
     }
 
     private func pageQuery(

@@ -18,16 +18,24 @@ extension DocumentCollection {
     /// index lookups per version whatever the number of documents. Counting reads every document (its
     /// index entry, or its row, as PostgreSQL judges cheaper), so it is asked for by `counting`.
     public func versions(counting: Bool) throws(DocumentStoreError) -> [VersionCount] {
-        let query = versionsQuery(counting: counting)
-        let rows = try read(orEmpty: []) { connection in try connection.query(query, reusable: true).rows }
-        let versions = rows.map { row in
-            VersionCount(version: row[0], count: row[1].flatMap { Int($0) })
-        }
-        return versions.sorted { first, second in
-            guard let a = first.version else { return false }
-            guard let b = second.version else { return true }
-            return a.unicodeScalars.map(\.value).lexicographicallyPrecedes(b.unicodeScalars.map(\.value))
-        }
+        try perform(versionsOperation(counting: counting))
+    }
+
+    /// `versions` as an operation.
+    public func versionsOperation(counting: Bool) -> CollectionOperation<[VersionCount]> {
+        CollectionOperation(
+            self,
+            .statements([PipelineStatement(query: versionsQuery(counting: counting), reusable: true)]) { results in
+                let versions = (results.first?.rows ?? []).map { row in
+                    VersionCount(version: row[0], count: row[1].flatMap { Int($0) })
+                }
+                return versions.sorted { first, second in
+                    guard let a = first.version else { return false }
+                    guard let b = second.version else { return true }
+                    return a.unicodeScalars.map(\.value).lexicographicallyPrecedes(b.unicodeScalars.map(\.value))
+                }
+            },
+            whenMissing: [])
     }
 
     /// The statement of `versions`: a recursive skip from each version to the next through the index on

@@ -2,21 +2,77 @@ extension DocumentCollection {
     /// Inserts one document, generating `id` and `creation_utc` when absent.
     /// Fails with `duplicate_id` when the id exists.
     public func insert(_ document: JSONValue) throws(DocumentStoreError) -> StoredDocument {
+        try perform(try insertOperation(document))
+    }
+
+    /// Inserts all the documents in one statement, or none of them if any is rejected.
+    /// The stored documents come back in the order given.
+    public func insertMany(_ documents: [JSONValue]) throws(DocumentStoreError) -> [StoredDocument] {
+        try perform(try insertManyOperation(documents))
+    }
+
+    /// Creates or wholly replaces the document with this id. A replacement without `creation_utc`
+    /// keeps the stored one. Returns the stored document and whether it was created.
+    public func replace(
+        id: String,
+        with document: JSONValue
+    ) throws(DocumentStoreError) -> (document: StoredDocument, created: Bool) {
+        let outcome = try perform(try replaceOperation(id: id, with: document))
+        return (outcome.document, outcome.created)
+    }
+
+    /// Merges `patch`'s top-level fields into the document with this id (`{**existing, **patch}`),
+    /// atomically; `nil` when there is no such document.
+    public func merge(id: String, patch: JSONValue) throws(DocumentStoreError) -> StoredDocument? {
+        try perform(try mergeOperation(id: id, patch: patch))
+    }
+
+    /// Merges `params` into the first document matching `filter` (in `creation_utc`, `id` order) in one
+    /// atomic statement. As in Parlant (`{**existing, **params}`), an `id` in `params` renames the document
+    /// (Parlant's context variable values are replaced that way); a taken id fails with `duplicate_id`. With
+    /// `upsert`, when none matches, inserts the filter's top-level equalities merged with `params` (with `id`
+    /// and `creation_utc` generated when absent).
+    public func updateOne(
+        _ filter: Where,
+        params: JSONValue,
+        upsert: Bool = false
+    ) throws(DocumentStoreError) -> UpdateOutcome {
+        try perform(try updateOneOperation(filter, params: params, upsert: upsert))
+    }
+
+    /// Deletes the first document matching `filter` and returns it; `nil` when none matches.
+    public func deleteOne(_ filter: Where) throws(DocumentStoreError) -> StoredDocument? {
+        try perform(deleteOneOperation(filter))
+    }
+
+    /// Deletes the document with this id and returns it; `nil` when there is none.
+    public func delete(id: String) throws(DocumentStoreError) -> StoredDocument? {
+        try perform(deleteOperation(id: id))
+    }
+
+    // MARK: Operations
+
+    /// `insert` as an operation; refuses a document that is not a valid one.
+    public func insertOperation(_ document: JSONValue) throws(DocumentStoreError) -> CollectionOperation<StoredDocument> {
         let object = try NewDocument.complete(document)
         let query: SQLQuery = """
             INSERT INTO \(table.name.sql) (\(Self.columnList)) \
             SELECT \(Self.columnValues(of: "d")) FROM (SELECT \(bind: JSONValue.object(object).serialized)::jsonb AS d) s \
             ON CONFLICT (id) DO NOTHING RETURNING \(table.selection)
             """
-        let row = try write { connection in try connection.query(query, reusable: true).rows.first }
-        guard let row else { throw .duplicateID() }
-        return DocumentTable.document(from: row)
+        return CollectionOperation(
+            self,
+            .statements([PipelineStatement(query: query, reusable: true)]) { results throws(DocumentStoreError) in
+                guard let row = results.first?.rows.first else { throw .duplicateID() }
+                return DocumentTable.document(from: row)
+            },
+            writes: true)
     }
 
-    /// Inserts all the documents in one statement, or none of them if any is rejected.
-    /// The stored documents come back in the order given.
-    public func insertMany(_ documents: [JSONValue]) throws(DocumentStoreError) -> [StoredDocument] {
-        guard !documents.isEmpty else { return [] }
+    /// `insertMany` as an operation; refuses the whole array if one document is not valid.
+    public func insertManyOperation(
+        _ documents: [JSONValue]
+    ) throws(DocumentStoreError) -> CollectionOperation<[StoredDocument]> {
         var objects: [JSONValue] = []
         objects.reserveCapacity(documents.count)
         for (index, document) in documents.enumerated() {
@@ -26,26 +82,37 @@ extension DocumentCollection {
                 throw DocumentStoreError(.invalidDocument, "document \(index): \(error.message)")
             }
         }
+        guard !objects.isEmpty else { return CollectionOperation(self, .blocking({ [] })) }
         let query: SQLQuery = """
             INSERT INTO \(table.name.sql) (\(Self.columnList)) \
             SELECT \(Self.columnValues(of: "d")) \
             FROM jsonb_array_elements(\(bind: JSONValue.array(objects).serialized)::jsonb) AS s(d) \
             RETURNING \(table.selection)
             """
-        let stored = try write { connection in try connection.query(query).rows.map(DocumentTable.document) }
         let position = Dictionary(
             objects.enumerated().map { ($0.element.objectValue?["id"]?.stringValue ?? "", $0.offset) },
             uniquingKeysWith: { first, _ in first }
         )
-        return stored.sorted { (position[$0.id] ?? 0) < (position[$1.id] ?? 0) }
+        return CollectionOperation(
+            self,
+            .statements([PipelineStatement(query: query, reusable: false)]) { results in
+                let stored = (results.first?.rows ?? []).map(DocumentTable.document)
+                return stored.sorted { (position[$0.id] ?? 0) < (position[$1.id] ?? 0) }
+            },
+            writes: true)
     }
 
-    /// Creates or wholly replaces the document with this id. A replacement without `creation_utc`
-    /// keeps the stored one. Returns the stored document and whether it was created.
-    public func replace(
+    /// What a replace did.
+    public struct Replacement: Sendable {
+        public let document: StoredDocument
+        public let created: Bool
+    }
+
+    /// `replace` as an operation; refuses a document that is not a valid one or names another id.
+    public func replaceOperation(
         id: String,
         with document: JSONValue
-    ) throws(DocumentStoreError) -> (document: StoredDocument, created: Bool) {
+    ) throws(DocumentStoreError) -> CollectionOperation<Replacement> {
         try DocumentID.validate(id)
         guard var object = document.objectValue else {
             throw .invalidDocument("a document must be a JSON object, not \(document.typeName)")
@@ -70,14 +137,19 @@ extension DocumentCollection {
             ELSE EXCLUDED.data END \
             RETURNING \(table.selection), (xmax = 0)
             """
-        let row = try write { connection in try connection.query(query, reusable: true).rows.first }
-        guard let row else { throw DocumentStoreError(.internalError, "The replace returned no row.") }
-        return (DocumentTable.document(from: row), row[3] == "t")
+        return CollectionOperation(
+            self,
+            .statements([PipelineStatement(query: query, reusable: true)]) { results throws(DocumentStoreError) in
+                guard let row = results.first?.rows.first else {
+                    throw DocumentStoreError(.internalError, "The replace returned no row.")
+                }
+                return Replacement(document: DocumentTable.document(from: row), created: row[3] == "t")
+            },
+            writes: true)
     }
 
-    /// Merges `patch`'s top-level fields into the document with this id (`{**existing, **patch}`),
-    /// atomically; `nil` when there is no such document.
-    public func merge(id: String, patch: JSONValue) throws(DocumentStoreError) -> StoredDocument? {
+    /// `merge` as an operation; refuses a patch that is not an object or renames the document.
+    public func mergeOperation(id: String, patch: JSONValue) throws(DocumentStoreError) -> CollectionOperation<StoredDocument?> {
         let patch = try Self.checkedPatch(patch)
         if let patchID = patch["id"], patchID != .string(id) {
             throw .invalidDocument("the patch's id differs from the id in the path; ids cannot be changed")
@@ -87,20 +159,18 @@ extension DocumentCollection {
             FROM (SELECT \(bind: JSONValue.object(patch).serialized)::jsonb AS patch) p \
             WHERE target.id = \(bind: id) RETURNING \(Self.targetSelection)
             """
-        return try read(orEmpty: nil) { connection in
-            try connection.query(query, reusable: true).rows.first.map(DocumentTable.document)
-        }
+        return CollectionOperation(
+            self, .statements([PipelineStatement(query: query, reusable: true)], decode: Self.decodeFirstDocument),
+            whenMissing: .some(nil))
     }
 
-    /// Merges `params` into the first document matching `filter` (in `creation_utc`, `id` order) in one
-    /// atomic statement. As in Parlant (`{**existing, **params}`), an `id` in `params` renames the document
-    /// (Parlant's context variable values are replaced that way); a taken id fails with `duplicate_id`. With `upsert`, when none matches, inserts the filter's top-level equalities
-    /// merged with `params` (with `id` and `creation_utc` generated when absent).
-    public func updateOne(
+    /// `updateOne` as an operation: one statement without `upsert`; with it, an update and an insert that
+    /// may race with another caller's, on a thread that may block.
+    public func updateOneOperation(
         _ filter: Where,
         params: JSONValue,
         upsert: Bool = false
-    ) throws(DocumentStoreError) -> UpdateOutcome {
+    ) throws(DocumentStoreError) -> CollectionOperation<UpdateOutcome> {
         let patch = try Self.checkedPatch(params)
         let update: SQLQuery = """
             UPDATE \(table.name.sql) AS target SET \(Self.mergeAssignments) \
@@ -110,8 +180,12 @@ extension DocumentCollection {
             RETURNING \(Self.targetSelection)
             """
         guard upsert else {
-            let row = try read(orEmpty: nil) { connection in try connection.query(update, reusable: true).rows.first }
-            return UpdateOutcome(row: row, inserted: false)
+            return CollectionOperation(
+                self,
+                .statements([PipelineStatement(query: update, reusable: true)]) { results in
+                    UpdateOutcome(row: results.first?.rows.first, inserted: false)
+                },
+                whenMissing: UpdateOutcome(row: nil, inserted: false))
         }
         var document = Self.equalities(in: filter)
         for (key, value) in patch { document[key] = value }
@@ -121,39 +195,43 @@ extension DocumentCollection {
             SELECT \(Self.columnValues(of: "d")) FROM (SELECT \(bind: JSONValue.object(object).serialized)::jsonb AS d) s \
             ON CONFLICT (id) DO NOTHING RETURNING \(table.selection)
             """
-        // Another caller may insert the same id between our update and insert: then update again.
-        for _ in 0..<3 {
-            let outcome = try write { connection -> UpdateOutcome? in
-                if let row = try connection.query(update, reusable: true).rows.first {
-                    return UpdateOutcome(row: row, inserted: false)
+        return CollectionOperation(
+            self,
+            .blocking({ [self] () throws(DocumentStoreError) in
+                // Another caller may insert the same id between our update and insert: then update again.
+                for _ in 0..<3 {
+                    let outcome = try write { connection -> UpdateOutcome? in
+                        if let row = try connection.query(update, reusable: true).rows.first {
+                            return UpdateOutcome(row: row, inserted: false)
+                        }
+                        return try connection.query(insert, reusable: true).rows.first.map {
+                            UpdateOutcome(row: $0, inserted: true)
+                        }
+                    }
+                    if let outcome { return outcome }
                 }
-                return try connection.query(insert, reusable: true).rows.first.map {
-                    UpdateOutcome(row: $0, inserted: true)
-                }
-            }
-            if let outcome { return outcome }
-        }
-        throw .duplicateID()
+                throw .duplicateID()
+            }))
     }
 
-    /// Deletes the first document matching `filter` and returns it; `nil` when none matches.
-    public func deleteOne(_ filter: Where) throws(DocumentStoreError) -> StoredDocument? {
+    /// `deleteOne` as an operation.
+    public func deleteOneOperation(_ filter: Where) -> CollectionOperation<StoredDocument?> {
         let query: SQLQuery = """
             DELETE FROM \(table.name.sql) WHERE id = (SELECT id FROM \(table.name.sql) \
             WHERE \(table.condition(filter)) ORDER BY creation_utc COLLATE "C", id COLLATE "C" LIMIT 1 FOR UPDATE) \
             RETURNING \(table.selection)
             """
-        return try read(orEmpty: nil) { connection in
-            try connection.query(query, reusable: true).rows.first.map(DocumentTable.document)
-        }
+        return CollectionOperation(
+            self, .statements([PipelineStatement(query: query, reusable: true)], decode: Self.decodeFirstDocument),
+            whenMissing: .some(nil))
     }
 
-    /// Deletes the document with this id and returns it; `nil` when there is none.
-    public func delete(id: String) throws(DocumentStoreError) -> StoredDocument? {
+    /// `delete(id:)` as an operation.
+    public func deleteOperation(id: String) -> CollectionOperation<StoredDocument?> {
         let query: SQLQuery = "DELETE FROM \(table.name.sql) WHERE id = \(bind: id) RETURNING \(table.selection)"
-        return try read(orEmpty: nil) { connection in
-            try connection.query(query, reusable: true).rows.first.map(DocumentTable.document)
-        }
+        return CollectionOperation(
+            self, .statements([PipelineStatement(query: query, reusable: true)], decode: Self.decodeFirstDocument),
+            whenMissing: .some(nil))
     }
 
     // MARK: - SQL pieces

@@ -6,7 +6,8 @@ import CLibPQ
     import Darwin
 #endif
 
-/// One libpq connection. The only place in the library that touches libpq.
+/// One libpq connection, used with libpq's blocking calls (see `PipelinedConnection` for the event
+/// loops' nonblocking ones).
 ///
 /// Not thread-safe, like the `PGconn` it wraps: a connection is used by one thread at a time, which
 /// the pool guarantees by handing each one to a single lease holder.
@@ -24,23 +25,7 @@ final class PostgresConnection {
     /// Opens a connection; `conninfo` is a libpq connection string or URL, whose own settings win
     /// over the defaults given here.
     init(conninfo: String, connectTimeoutSeconds: Int, usesPreparedStatements: Bool) throws(DatabaseError) {
-        let keywords: [String?] = ["connect_timeout", "application_name", "dbname"]
-        let values: [String?] = [String(connectTimeoutSeconds), "parlant-docstore", conninfo]
-        let connected = Self.withCStrings(keywords) { keywordPointers in
-            Self.withCStrings(values) { valuePointers in
-                PQconnectdbParams(keywordPointers, valuePointers, 1)
-            }
-        }
-        guard let handle = connected else {
-            throw DatabaseError(kind: .connectFailed, detail: "libpq could not allocate a connection")
-        }
-        guard PQstatus(handle) == CONNECTION_OK else {
-            let detail = Self.message(of: handle)
-            PQfinish(handle)
-            throw DatabaseError(kind: .connectFailed, detail: detail)
-        }
-        // Notices (such as "already exists, skipping" from idempotent DDL) are not errors: drop them.
-        PQsetNoticeProcessor(handle, { _, _ in }, nil)
+        let handle = try LibPQ.connect(conninfo: conninfo, connectTimeoutSeconds: connectTimeoutSeconds)
         self.handle = handle
         canceller = PQgetCancel(handle)
         self.usesPreparedStatements = usesPreparedStatements
@@ -119,8 +104,8 @@ final class PostgresConnection {
     @discardableResult
     func query(_ query: SQLQuery, reusable: Bool = false) throws(DatabaseError) -> QueryResult {
         let text = query.text
-        let binds = try Self.checked(query.binds)
-        let result = Self.withCStrings(binds) { values in
+        let binds = try LibPQ.checked(query.binds)
+        let result = LibPQ.withCStrings(binds) { values in
             if reusable && usesPreparedStatements && !query.needsCustomPlan {
                 return executePrepared(text, count: Int32(binds.count), values: values)
             }
@@ -139,9 +124,9 @@ final class PostgresConnection {
     /// `query(_:reusable: true)` does.
     func startStreaming(_ query: SQLQuery) throws(DatabaseError) {
         let text = query.text
-        let binds = try Self.checked(query.binds)
+        let binds = try LibPQ.checked(query.binds)
         let name = usesPreparedStatements && !query.needsCustomPlan ? prepared(text, count: Int32(binds.count)) : nil
-        let sent = Self.withCStrings(binds) { values in
+        let sent = LibPQ.withCStrings(binds) { values in
             if let name {
                 return PQsendQueryPrepared(handle, name, Int32(binds.count), values, nil, nil, 0)
             }
@@ -165,7 +150,7 @@ final class PostgresConnection {
         defer { PQclear(result) }
         switch PQresultStatus(result) {
         case PGRES_SINGLE_TUPLE:
-            return Self.row(0, of: result)
+            return LibPQ.row(0, of: result)
         case PGRES_TUPLES_OK, PGRES_COMMAND_OK:
             drainStream()
             return nil
@@ -224,74 +209,11 @@ final class PostgresConnection {
     private func consume(_ result: OpaquePointer?) throws(DatabaseError) -> QueryResult {
         guard let result else { throw failure() }
         defer { PQclear(result) }
-        switch PQresultStatus(result) {
-        case PGRES_TUPLES_OK, PGRES_COMMAND_OK, PGRES_EMPTY_QUERY:
-            let rowCount = Int(PQntuples(result))
-            var rows: [[String?]] = []
-            rows.reserveCapacity(rowCount)
-            for row in 0..<rowCount {
-                rows.append(Self.row(Int32(row), of: result))
-            }
-            let affected = Int(String(cString: PQcmdTuples(result))) ?? rowCount
-            return QueryResult(rows: rows, affectedRows: affected)
-        default:
-            throw failure(result)
-        }
+        return try LibPQ.outcome(of: result, handle: handle).get()
     }
 
     private func failure(_ result: OpaquePointer? = nil) -> DatabaseError {
-        if PQstatus(handle) != CONNECTION_OK {
-            return DatabaseError(kind: .connectionLost, detail: Self.message(of: handle))
-        }
-        if let result, let state = PQresultErrorField(result, Int32(UInt8(ascii: "C"))) {
-            let message = PQresultErrorField(result, Int32(UInt8(ascii: "M"))).map { String(cString: $0) } ?? ""
-            let constraint = PQresultErrorField(result, Int32(UInt8(ascii: "n"))).map { String(cString: $0) }
-            return DatabaseError(
-                kind: .server(sqlState: String(cString: state)),
-                detail: message,
-                constraint: constraint
-            )
-        }
-        return DatabaseError(kind: .connectionLost, detail: Self.message(of: handle))
-    }
-
-    private static func row(_ row: Int32, of result: OpaquePointer) -> [String?] {
-        let columns = PQnfields(result)
-        var values: [String?] = []
-        values.reserveCapacity(Int(columns))
-        for column in 0..<columns {
-            if PQgetisnull(result, row, column) == 1 {
-                values.append(nil)
-            } else {
-                values.append(String(cString: PQgetvalue(result, row, column)))
-            }
-        }
-        return values
-    }
-
-    private static func message(of handle: OpaquePointer) -> String {
-        guard let text = PQerrorMessage(handle) else { return "" }
-        return String(cString: text).trimmingTrailingNewlines()
-    }
-
-    /// Parameter values travel as C strings, so one holding NUL would be cut short: refuse it.
-    private static func checked(_ values: [String?]) throws(DatabaseError) -> [String?] {
-        for value in values where value?.utf8.contains(0) == true {
-            throw DatabaseError(kind: .invalidParameter, detail: "a parameter value contains the NUL character")
-        }
-        return values
-    }
-
-    /// Lends C copies of the parameter values for the duration of `body`.
-    /// The array ends with a NULL pointer, as `PQconnectdbParams` needs; other calls ignore it.
-    private static func withCStrings<R>(
-        _ values: [String?],
-        _ body: (UnsafePointer<UnsafePointer<CChar>?>?) -> R
-    ) -> R {
-        let copies: [UnsafeMutablePointer<CChar>?] = values.map { value in value.flatMap { strdup($0) } }
-        defer { copies.forEach { free($0) } }
-        let pointers = copies.map { UnsafePointer($0) } + [nil]
-        return pointers.withUnsafeBufferPointer { body($0.baseAddress) }
+        LibPQ.failure(of: handle, result: result)
     }
 }
 
@@ -299,12 +221,4 @@ final class PostgresConnection {
 struct QueryResult {
     let rows: [[String?]]
     let affectedRows: Int
-}
-
-extension String {
-    fileprivate func trimmingTrailingNewlines() -> String {
-        var text = self
-        while text.last == "\n" { text.removeLast() }
-        return text
-    }
 }

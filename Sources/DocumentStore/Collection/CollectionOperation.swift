@@ -1,0 +1,82 @@
+/// One operation on a collection: the statements PostgreSQL runs for it and how their results become the
+/// operation's outcome. It is the one place where an operation's SQL is built and its result decoded,
+/// whichever executor runs it: `DocumentCollection.perform` blocks the calling thread, `StoreExecutor`
+/// sends it down an event loop's pipeline.
+public struct CollectionOperation<Outcome: Sendable>: Sendable {
+    enum Plan: Sendable {
+        /// Statements sent together and run in order; on a pipeline, one request with one Sync.
+        case statements([PipelineStatement], decode: @Sendable ([QueryResult]) throws(DocumentStoreError) -> Outcome)
+        /// One document by id: `decode` gets its row (`data::text, id, creation_utc`), or nil. An event loop
+        /// sends the point reads of one collection that arrive in one turn as one statement.
+        case pointRead(id: String, decode: @Sendable ([String?]?) -> Outcome)
+        /// Several round trips or a transaction: run whole on a thread that may block.
+        case blocking(@Sendable () throws(DocumentStoreError) -> Outcome)
+    }
+
+    let collection: DocumentCollection
+    let plan: Plan
+    /// Whether the operation needs the collection's tables: when this process has not seen them, they are
+    /// made first (on a thread that may block).
+    let writes: Bool
+    /// The outcome when the collection's table does not exist yet, for reads (and merges, and deletes):
+    /// what an empty collection gives. `nil` lets the missing table stand as an error.
+    let whenMissing: Outcome?
+
+    init(_ collection: DocumentCollection, _ plan: Plan, writes: Bool = false, whenMissing: Outcome? = nil) {
+        self.collection = collection
+        self.plan = plan
+        self.writes = writes
+        self.whenMissing = whenMissing
+    }
+
+    /// Runs the operation on the calling thread, blocking until PostgreSQL answers.
+    public func performBlocking() throws(DocumentStoreError) -> Outcome {
+        try collection.perform(self)
+    }
+
+    /// The statement of a point read on its own, as `perform` runs it.
+    var pointReadStatement: PipelineStatement? {
+        guard case .pointRead(let id, _) = plan else { return nil }
+        let table = collection.table
+        return PipelineStatement(
+            query: "SELECT \(table.selection) FROM \(table.name.sql) WHERE id = \(bind: id)", reusable: true)
+    }
+}
+
+extension DocumentCollection {
+    /// Runs `operation` on the calling thread, blocking until PostgreSQL answers: on a pooled connection,
+    /// making the collection's tables first for a write.
+    func perform<Outcome>(_ operation: CollectionOperation<Outcome>) throws(DocumentStoreError) -> Outcome {
+        let statements: [PipelineStatement]
+        let decode: @Sendable ([QueryResult]) throws(DocumentStoreError) -> Outcome
+        switch operation.plan {
+        case .blocking(let body):
+            return try body()
+        case .pointRead(_, let decodeRow):
+            statements = [operation.pointReadStatement!]
+            decode = { results in decodeRow(results.first?.rows.first) }
+        case .statements(let sent, let decodeResults):
+            statements = sent
+            decode = decodeResults
+        }
+        let schema = database.schemaManager
+        let results: [QueryResult]? = try database.run { connection in
+            if operation.writes { try schema.ensure(names, on: connection) }
+            let runAll = { () throws -> [QueryResult] in
+                try statements.map { try connection.query($0.query, reusable: $0.reusable) }
+            }
+            do {
+                return try runAll()
+            } catch let error as DatabaseError where error.isMissingTable {
+                if operation.whenMissing != nil { return nil }
+                guard operation.writes else { throw error }
+                // Dropped meanwhile (by another replica): make the tables again and retry once.
+                schema.forget(names)
+                try schema.ensure(names, on: connection)
+                return try runAll()
+            }
+        }
+        guard let results else { return operation.whenMissing! }
+        return try decode(results)
+    }
+}

@@ -1,0 +1,90 @@
+import EventLoop
+
+/// Runs collection operations for code on an event loop, without ever blocking it: statements go down
+/// the loop's pipelined connections (point reads of one turn coalesced into one statement per collection),
+/// and what must block (making a collection's tables, a transaction, several round trips, or any
+/// operation while the loop has no open connection) runs on `workers`. Completions run on the loop.
+public final class StoreExecutor: Sendable {
+    private let database: DocumentDatabase
+    private let workers: WorkerPool
+    private let connectionsPerLoop: Int
+
+    /// - Parameter connectionsPerLoop: pipelined connections each event loop opens (0: every operation
+    ///   runs on `workers`).
+    public init(database: DocumentDatabase, workers: WorkerPool, connectionsPerLoop: Int) {
+        self.database = database
+        self.workers = workers
+        self.connectionsPerLoop = connectionsPerLoop
+    }
+
+    /// Runs `operation`; `completion` gets its outcome on `loop`. Call on `loop`.
+    public func run<Outcome>(
+        _ operation: CollectionOperation<Outcome>,
+        on loop: EventLoop,
+        completion: @escaping @Sendable (Result<Outcome, DocumentStoreError>) -> Void
+    ) {
+        let collection = operation.collection
+        guard connectionsPerLoop > 0,
+            !operation.writes || database.schemaManager.isEnsured(collection.names)
+        else {
+            return runOnWorker(operation, on: loop, completion: completion)
+        }
+        let pipeline = loop.local(ObjectIdentifier(self)) {
+            LoopPipeline(loop: loop, database: database, workers: workers, connections: connectionsPerLoop)
+        }
+        guard pipeline.isReady else { return runOnWorker(operation, on: loop, completion: completion) }
+        let finish = { [self] (outcome: Result<Outcome, DatabaseError>) in
+            switch outcome {
+            case .success(let value):
+                completion(.success(value))
+            case .failure(let error) where error.isMissingTable:
+                if let empty = operation.whenMissing {
+                    completion(.success(empty))
+                } else if operation.writes {
+                    // Dropped meanwhile (by another replica): the blocking path makes the tables again.
+                    database.schemaManager.forget(collection.names)
+                    runOnWorker(operation, on: loop, completion: completion)
+                } else {
+                    completion(.failure(DocumentStoreError(translating: error)))
+                }
+            case .failure(let error):
+                completion(.failure(DocumentStoreError(translating: error)))
+            }
+        }
+        switch operation.plan {
+        case .blocking:
+            runOnWorker(operation, on: loop, completion: completion)
+        case .pointRead(let id, let decode):
+            pipeline.pointRead(id, in: collection) { result in finish(result.map(decode)) }
+        case .statements(let statements, let decode):
+            pipeline.send(statements) { result in
+                switch result {
+                case .success(let results):
+                    completion(Result { () throws(DocumentStoreError) in try decode(results) })
+                case .failure(let error):
+                    finish(.failure(error))
+                }
+            }
+        }
+    }
+
+    /// Runs blocking work on a worker; `completion` gets its outcome on `loop`.
+    public func runBlocking<Outcome: Sendable>(
+        on loop: EventLoop,
+        _ work: @escaping @Sendable () throws(DocumentStoreError) -> Outcome,
+        completion: @escaping @Sendable (Result<Outcome, DocumentStoreError>) -> Void
+    ) {
+        workers.submit {
+            let outcome = Result { () throws(DocumentStoreError) in try work() }
+            loop.execute { completion(outcome) }
+        }
+    }
+
+    private func runOnWorker<Outcome>(
+        _ operation: CollectionOperation<Outcome>,
+        on loop: EventLoop,
+        completion: @escaping @Sendable (Result<Outcome, DocumentStoreError>) -> Void
+    ) {
+        runBlocking(on: loop, { () throws(DocumentStoreError) in try operation.collection.perform(operation) }, completion: completion)
+    }
+}

@@ -1,0 +1,103 @@
+import CLibPQ
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// What both kinds of connection share of libpq: reading results and errors, and passing parameters.
+/// With `PostgresConnection.swift` and `PipelinedConnection.swift`, the only code that touches libpq.
+enum LibPQ {
+    /// Opens a connection, blocking until it is open; `conninfo` is a libpq connection string or URL,
+    /// whose own settings win over the defaults given here.
+    static func connect(conninfo: String, connectTimeoutSeconds: Int) throws(DatabaseError) -> OpaquePointer {
+        let keywords: [String?] = ["connect_timeout", "application_name", "dbname"]
+        let values: [String?] = [String(connectTimeoutSeconds), "parlant-docstore", conninfo]
+        let connected = withCStrings(keywords) { keywordPointers in
+            withCStrings(values) { valuePointers in
+                PQconnectdbParams(keywordPointers, valuePointers, 1)
+            }
+        }
+        guard let handle = connected else {
+            throw DatabaseError(kind: .connectFailed, detail: "libpq could not allocate a connection")
+        }
+        guard PQstatus(handle) == CONNECTION_OK else {
+            let detail = message(of: handle)
+            PQfinish(handle)
+            throw DatabaseError(kind: .connectFailed, detail: detail)
+        }
+        // Notices (such as "already exists, skipping" from idempotent DDL) are not errors: drop them.
+        PQsetNoticeProcessor(handle, { _, _ in }, nil)
+        return handle
+    }
+
+    /// The rows and affected-row count of a successful result; the error otherwise.
+    static func outcome(of result: OpaquePointer, handle: OpaquePointer) -> Result<QueryResult, DatabaseError> {
+        switch PQresultStatus(result) {
+        case PGRES_TUPLES_OK, PGRES_COMMAND_OK, PGRES_EMPTY_QUERY:
+            let rowCount = Int(PQntuples(result))
+            var rows: [[String?]] = []
+            rows.reserveCapacity(rowCount)
+            for row in 0..<rowCount {
+                rows.append(LibPQ.row(Int32(row), of: result))
+            }
+            let affected = Int(String(cString: PQcmdTuples(result))) ?? rowCount
+            return .success(QueryResult(rows: rows, affectedRows: affected))
+        default:
+            return .failure(failure(of: handle, result: result))
+        }
+    }
+
+    /// The error a failed result (or, without one, the connection) reports.
+    static func failure(of handle: OpaquePointer, result: OpaquePointer? = nil) -> DatabaseError {
+        if PQstatus(handle) != CONNECTION_OK {
+            return DatabaseError(kind: .connectionLost, detail: message(of: handle))
+        }
+        if let result, let state = PQresultErrorField(result, Int32(UInt8(ascii: "C"))) {
+            let text = PQresultErrorField(result, Int32(UInt8(ascii: "M"))).map { String(cString: $0) } ?? ""
+            let constraint = PQresultErrorField(result, Int32(UInt8(ascii: "n"))).map { String(cString: $0) }
+            return DatabaseError(kind: .server(sqlState: String(cString: state)), detail: text, constraint: constraint)
+        }
+        return DatabaseError(kind: .connectionLost, detail: message(of: handle))
+    }
+
+    static func row(_ row: Int32, of result: OpaquePointer) -> [String?] {
+        let columns = PQnfields(result)
+        var values: [String?] = []
+        values.reserveCapacity(Int(columns))
+        for column in 0..<columns {
+            if PQgetisnull(result, row, column) == 1 {
+                values.append(nil)
+            } else {
+                values.append(String(cString: PQgetvalue(result, row, column)))
+            }
+        }
+        return values
+    }
+
+    static func message(of handle: OpaquePointer) -> String {
+        guard let text = PQerrorMessage(handle) else { return "" }
+        var message = String(cString: text)
+        while message.last == "\n" { message.removeLast() }
+        return message
+    }
+
+    /// Parameter values travel as C strings, so one holding NUL would be cut short: refuse it.
+    static func checked(_ values: [String?]) throws(DatabaseError) -> [String?] {
+        for value in values where value?.utf8.contains(0) == true {
+            throw DatabaseError(kind: .invalidParameter, detail: "a parameter value contains the NUL character")
+        }
+        return values
+    }
+
+    /// Lends C copies of the parameter values for the duration of `body`.
+    /// The array ends with a NULL pointer, as `PQconnectdbParams` needs; other calls ignore it.
+    static func withCStrings<R>(
+        _ values: [String?],
+        _ body: (UnsafePointer<UnsafePointer<CChar>?>?) -> R
+    ) -> R {
+        let copies: [UnsafeMutablePointer<CChar>?] = values.map { value in value.flatMap { strdup($0) } }
+        defer { copies.forEach { free($0) } }
+        let pointers = copies.map { UnsafePointer($0) } + [nil]
+        return pointers.withUnsafeBufferPointer { body($0.baseAddress) }
+    }
+}
