@@ -14,6 +14,7 @@ public struct DocumentStoreError: Error, Sendable, Equatable, CustomStringConver
             case uniqueViolation = "unique_violation"
             case databaseError = "database_error"
             case unavailable = "database_unavailable"
+            case tooManyStreams = "too_many_streams"
             case internalError = "internal_error"
         }
 
@@ -37,6 +38,8 @@ public struct DocumentStoreError: Error, Sendable, Equatable, CustomStringConver
         public static let databaseError = Kind(value: .databaseError)
         /// PostgreSQL cannot be reached right now; retrying later may succeed.
         public static let unavailable = Kind(value: .unavailable)
+        /// As many streamed finds as the service allows are running; retrying later may succeed.
+        public static let tooManyStreams = Kind(value: .tooManyStreams)
         /// Something unexpected failed; details are in the service's log only.
         public static let internalError = Kind(value: .internalError)
 

@@ -67,6 +67,16 @@ final class ServiceProcess: @unchecked Sendable {
 
     var isRunning: Bool { process.isRunning }
 
+    /// A figure of `/proc/<pid>/status` (`VmRSS` and `VmHWM` in kB, `Threads`), nil once the process ended.
+    func status(_ field: String) -> Int? {
+        guard let text = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8)
+        else { return nil }
+        for line in text.split(separator: "\n") where line.hasPrefix(field + ":") {
+            return Int(line.dropFirst(field.count + 1).split(whereSeparator: { $0 == " " || $0 == "\t" }).first ?? "")
+        }
+        return nil
+    }
+
     func signal(_ signal: Int32) {
         kill(process.processIdentifier, signal)
     }

@@ -24,7 +24,7 @@ struct APIError: Error {
             self.init(status: 400, code: error.code, message: error.message)
         case .duplicateID, .uniqueViolation:
             self.init(status: 409, code: error.code, message: error.message)
-        case .unavailable:
+        case .unavailable, .tooManyStreams:
             self.init(
                 status: 503,
                 code: error.code,

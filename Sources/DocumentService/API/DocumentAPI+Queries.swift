@@ -79,20 +79,13 @@ extension DocumentAPI {
         let collection = collection(context)
         let query = parameters.query
         guard query.limit != nil else {
-            let workers = workers
-            context.runBlocking({ () throws(DocumentStoreError) in
-                let stream =
-                    failedMigrations
-                    ? try collection.streamFailedMigrations(query.filter, after: query.cursor, descending: query.descending)
-                    : try collection.stream(query.filter, after: query.cursor, descending: query.descending)
-                // Reading the first row here turns a failing query into an error status, not a cut-off body.
-                let first = try stream.next()
-                return FindResultStream(stream, first: first, workers: workers)
-            }) { stream in
+            let operation = collection.streamOperation(
+                query.filter, after: query.cursor, descending: query.descending, failedMigrations: failedMigrations)
+            context.stream(operation) { documents in
                 HTTPResponse(
                     status: 200,
                     headers: [("Content-Type", "application/json")],
-                    body: .stream(stream),
+                    body: .stream(FindResultStream(documents)),
                     route: context.route.template
                 )
             }

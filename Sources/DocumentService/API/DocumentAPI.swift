@@ -89,10 +89,10 @@ public struct DocumentAPI: HTTPHandler {
         }
         guard request.body.count <= Self.largestBodyParsedOnLoop else {
             // Parsing a large body would hold up every other connection of the loop.
-            workers.submit { self.perform(accepted, request, mode: .worker, reply: reply) }
+            workers.submit { self.perform(accepted, request, on: loop, mode: .worker, reply: reply) }
             return
         }
-        perform(accepted, request, mode: .loop(loop), reply: reply)
+        perform(accepted, request, on: loop, mode: .loop, reply: reply)
     }
 
     /// Bodies up to this size are parsed on the event loop; larger ones on a worker.
@@ -101,6 +101,7 @@ public struct DocumentAPI: HTTPHandler {
     private func perform(
         _ accepted: Accepted,
         _ request: HTTPRequest,
+        on loop: EventLoop,
         mode: RequestContext.Mode,
         reply: @escaping @Sendable (HTTPResponse) -> Void
     ) {
@@ -109,6 +110,7 @@ public struct DocumentAPI: HTTPHandler {
             parameters: accepted.parameters,
             request: request,
             credential: accepted.credential,
+            loop: loop,
             mode: mode,
             executor: executor,
             log: log,

@@ -2,11 +2,12 @@ import DocumentStore
 import EventLoop
 
 /// One routed request on its way to its answer: what the router found, the key it presented, and how its
-/// database work runs. On an event loop, operations go through the `StoreExecutor` and the answer comes
+/// database work runs. On its event loop, operations go through the `StoreExecutor` and the answer comes
 /// back on the loop; on a worker (a large body is parsed off the loop), they block.
 struct RequestContext: Sendable {
+    /// Where the request's handler runs.
     enum Mode: Sendable {
-        case loop(EventLoop)
+        case loop
         case worker
     }
 
@@ -14,6 +15,8 @@ struct RequestContext: Sendable {
     let parameters: PathParameters
     let request: HTTPRequest
     let credential: Credential?
+    /// The event loop serving the request's connection.
+    let loop: EventLoop
     let mode: Mode
     let executor: StoreExecutor
     let log: Log
@@ -24,6 +27,7 @@ struct RequestContext: Sendable {
         parameters: PathParameters,
         request: HTTPRequest,
         credential: Credential?,
+        loop: EventLoop,
         mode: Mode,
         executor: StoreExecutor,
         log: Log,
@@ -33,6 +37,7 @@ struct RequestContext: Sendable {
         self.parameters = parameters
         self.request = request
         self.credential = credential
+        self.loop = loop
         self.mode = mode
         self.executor = executor
         self.log = log
@@ -63,7 +68,7 @@ struct RequestContext: Sendable {
         _ respond: @escaping @Sendable (Outcome) throws(APIError) -> HTTPResponse
     ) {
         switch mode {
-        case .loop(let loop):
+        case .loop:
             executor.run(operation, on: loop) { outcome in self.finish(outcome, respond) }
         case .worker:
             finish(Result { () throws(DocumentStoreError) in try operation.performBlocking() }, respond)
@@ -76,10 +81,21 @@ struct RequestContext: Sendable {
         _ respond: @escaping @Sendable (Outcome) throws(APIError) -> HTTPResponse
     ) {
         switch mode {
-        case .loop(let loop):
+        case .loop:
             executor.runBlocking(on: loop, work) { outcome in self.finish(outcome, respond) }
         case .worker:
             finish(Result { () throws(DocumentStoreError) in try work() }, respond)
+        }
+    }
+
+    /// Starts streaming `operation`'s documents, then answers with what `respond` makes of them.
+    func stream(_ operation: StreamOperation, _ respond: @escaping @Sendable (StreamedDocuments) -> HTTPResponse) {
+        let start: @Sendable () -> Void = { [self] in
+            executor.stream(operation, on: loop) { outcome in self.finish(outcome, respond) }
+        }
+        switch mode {
+        case .loop: start()
+        case .worker: loop.execute(start)
         }
     }
 

@@ -18,8 +18,8 @@ public struct ServerConfiguration: Sendable {
     public var eventLoops: Int
     /// Threads doing the blocking database work of requests (`WORKER_THREADS`, default `DB_POOL_SIZE`).
     public var workerThreads: Int?
-    /// Pipelined PostgreSQL connections each event loop keeps (`DB_LOOP_CONNECTIONS`, default 2; 0 sends
-    /// every database operation to the workers).
+    /// The most PostgreSQL connections each event loop opens for requests, as they need them
+    /// (`DB_LOOP_CONNECTIONS`, default 8; 0 sends every database operation to the workers).
     public var databaseConnectionsPerLoop: Int
 
     public init(
@@ -31,7 +31,7 @@ public struct ServerConfiguration: Sendable {
         shutdownGraceSeconds: Int = 25,
         eventLoops: Int = HTTPServer.defaultEventLoops,
         workerThreads: Int? = nil,
-        databaseConnectionsPerLoop: Int = 2
+        databaseConnectionsPerLoop: Int = 8
     ) {
         self.host = host
         self.port = port
@@ -57,7 +57,7 @@ public struct ServerConfiguration: Sendable {
             eventLoops: reader.integer("EVENT_LOOPS", default: HTTPServer.defaultEventLoops, in: 1...64),
             workerThreads: reader.value("WORKER_THREADS") == nil
                 ? nil : reader.integer("WORKER_THREADS", default: 10, in: 1...500),
-            databaseConnectionsPerLoop: reader.integer("DB_LOOP_CONNECTIONS", default: 2, in: 0...32)
+            databaseConnectionsPerLoop: reader.integer("DB_LOOP_CONNECTIONS", default: 8, in: 0...64)
         )
         guard reader.problems.isEmpty else { throw ConfigurationError(problems: reader.problems) }
     }

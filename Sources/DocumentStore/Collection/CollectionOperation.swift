@@ -43,6 +43,11 @@ public struct CollectionOperation<Outcome: Sendable>: Sendable {
     }
 }
 
+/// An unlimited find, for `StoreExecutor.stream`: its statement, whose rows are documents in keyset order.
+public struct StreamOperation: Sendable {
+    let query: SQLQuery
+}
+
 extension DocumentCollection {
     /// Runs `operation` on the calling thread, blocking until PostgreSQL answers: on a pooled connection,
     /// making the collection's tables first for a write.

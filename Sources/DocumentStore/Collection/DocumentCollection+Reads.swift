@@ -40,6 +40,16 @@ extension DocumentCollection {
         )
     }
 
+    /// `stream` (or `streamFailedMigrations`) for `StoreExecutor.stream`.
+    public func streamOperation(
+        _ filter: Where,
+        after cursor: Cursor? = nil,
+        descending: Bool = false,
+        failedMigrations: Bool = false
+    ) -> StreamOperation {
+        StreamOperation(query: pageQuery(filter, cursor, descending, limit: nil, in: failedMigrations ? failedTable : table))
+    }
+
     /// The first document matching `filter` in the order of `sort` (then `creation_utc`, `id`).
     ///
     /// Each sort key orders numbers numerically, strings by code point, `false` before `true`; values of

@@ -12,7 +12,7 @@ extension DatabaseSettings: CustomStringConvertible, CustomDebugStringConvertibl
     public var description: String {
         let target = PostgresConnection.target(of: conninfo)
         return "database \(target.host ?? "default host"):\(target.port ?? "default port") schema \(schema), "
-            + "pool \(poolSize), prepared statements \(usesPreparedStatements ? "on" : "off")"
+            + "pool \(poolSize), streams \(streamLimit), prepared statements \(usesPreparedStatements ? "on" : "off")"
     }
 
     public var debugDescription: String { description }

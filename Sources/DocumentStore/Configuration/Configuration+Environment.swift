@@ -93,6 +93,7 @@ public struct EnvironmentReader {
         let schema = schema()
         let poolSize = integer("DB_POOL_SIZE", default: 10, in: 1...500)
         let poolTimeout = integer("DB_POOL_TIMEOUT_MS", default: 5000, in: 1...600_000)
+        let streamLimit = integer("STREAM_LIMIT", default: 16, in: 1...1000)
         let connectTimeout = integer("DB_CONNECT_TIMEOUT", default: 5, in: 1...300)
         let prepared = value("DB_PREPARED_STATEMENTS") ?? "auto"
         if !["auto", "on", "off"].contains(prepared) {
@@ -106,6 +107,7 @@ public struct EnvironmentReader {
             schema: schema,
             poolSize: poolSize,
             poolTimeout: .milliseconds(poolTimeout),
+            streamLimit: streamLimit,
             connectTimeoutSeconds: connectTimeout,
             usesPreparedStatements: prepared == "on" || (prepared == "auto" && !behindPooler)
         )

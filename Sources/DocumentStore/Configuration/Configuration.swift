@@ -41,6 +41,9 @@ public struct DatabaseSettings: Sendable {
     public var poolSize: Int
     /// How long a request waits for a free connection (`DB_POOL_TIMEOUT_MS`, default 5000 ms).
     public var poolTimeout: Duration
+    /// The most unlimited finds streamed at once, each on a connection of its own (`STREAM_LIMIT`,
+    /// default 16); past it a new one is refused until one ends.
+    public var streamLimit: Int
     /// Seconds to wait for a new connection (`DB_CONNECT_TIMEOUT`, default 5).
     public var connectTimeoutSeconds: Int
     /// Whether hot statements are prepared once per connection (`DB_PREPARED_STATEMENTS=auto|on|off`).
@@ -52,6 +55,7 @@ public struct DatabaseSettings: Sendable {
         schema: String = "public",
         poolSize: Int = 10,
         poolTimeout: Duration = .seconds(5),
+        streamLimit: Int = 16,
         connectTimeoutSeconds: Int = 5,
         usesPreparedStatements: Bool = true
     ) {
@@ -59,6 +63,7 @@ public struct DatabaseSettings: Sendable {
         self.schema = schema
         self.poolSize = poolSize
         self.poolTimeout = poolTimeout
+        self.streamLimit = streamLimit
         self.connectTimeoutSeconds = connectTimeoutSeconds
         self.usesPreparedStatements = usesPreparedStatements
     }

@@ -5,6 +5,8 @@ import EventLoop
 /// once, each getting its own pooled connection.
 public final class DocumentDatabase: Sendable {
     let pool: ConnectionPool
+    /// The connections of streamed finds, apart from `pool`.
+    let streamConnections: StreamConnections
     let schema: SQLIdentifier
     let schemaManager: SchemaManager
     /// Table names by table prefix and collection, so requests do not derive them again; guarded by
@@ -29,6 +31,7 @@ public final class DocumentDatabase: Sendable {
                 conninfo: settings.conninfo,
                 connectTimeoutSeconds: settings.connectTimeoutSeconds,
                 notify: notify))
+        streamConnections = StreamConnections(limit: settings.streamLimit)
         pool = ConnectionPool(
             settings: ConnectionPool.Settings(
                 conninfo: settings.conninfo,
@@ -90,6 +93,7 @@ public final class DocumentDatabase: Sendable {
     public func close() {
         schemaManager.indexBuilder.close()
         pool.close()
+        streamConnections.close()
     }
 
     /// Runs `body` on a pooled connection, turning database failures into `DocumentStoreError`s.

@@ -1,143 +1,257 @@
 import EventLoop
 
-/// The PostgreSQL connections of one event loop, in pipeline mode, and the point reads it coalesces.
+/// The PostgreSQL connections of one event loop and the requests waiting for them. A connection carries
+/// one request (its statements and a Sync, in pipeline mode) at a time, so a statement that waits for a
+/// lock or runs long holds up no other request; requests wait in order for a free connection, and more
+/// connections are opened, up to `limit`, while requests wait. Point reads of one collection that wait at
+/// the same time go to PostgreSQL as one statement.
+///
 /// Everything here runs on the loop's thread; connections are opened on a worker (a blocking connect)
 /// and handed over.
 final class LoopPipeline: @unchecked Sendable {
     // @unchecked: every stored var is touched on the loop only; a worker that opens a connection gets the
     // pipeline only to hand the connection back through `EventLoop.execute`.
+
+    typealias Completion = PipelinedConnection.Completion
+
+    /// Point reads of one collection, sent as one statement once a connection is free.
+    private final class PointReads {
+        let collection: DocumentCollection
+        var waiting: [(id: String, deliver: PointReadDelivery)] = []
+
+        init(collection: DocumentCollection) {
+            self.collection = collection
+        }
+    }
+
+    typealias PointReadDelivery = (Result<[String?]?, DatabaseError>) -> Void
+
+    private enum Work {
+        case statements([PipelineStatement], Completion)
+        case pointReads(PointReads)
+    }
+
+    private struct Waiting {
+        let work: Work
+        let since: ContinuousClock.Instant
+    }
+
     private let loop: EventLoop
     private let database: DocumentDatabase
     private let workers: WorkerPool
-    private let wanted: Int
+    private let limit: Int
+    /// How long a request may wait for a connection before it fails as unavailable (`DB_POOL_TIMEOUT_MS`).
+    private let waitLimit: Duration
+    /// Every open connection; a connection is either idle or carries one request.
     private var connections: [PipelinedConnection] = []
+    /// The open connections with nothing in flight, and since when.
+    private var idle: [(connection: PipelinedConnection, since: ContinuousClock.Instant)] = []
+    private var busy: Int { connections.count - idle.count }
     private var connecting = 0
+    private var waiting: [Waiting] = []
+    private var waitingHead = 0
+    /// The waiting point reads of each collection, which later point reads join.
+    private var waitingPointReads: [TableNames: PointReads] = [:]
     /// Connections with bytes to send at the end of the turn.
-    private var unflushed: [ObjectIdentifier: PipelinedConnection] = [:]
-    /// Point reads of this turn, by collection table, sent at the end of the turn as one statement each.
-    private var pointReads: [TableNames: (collection: DocumentCollection, waiting: [PointRead])] = [:]
-    /// The delay before the next attempt to connect after a failed one; doubles up to a bound.
+    private var unflushed: [PipelinedConnection] = []
+    /// No connection is opened before this, after a failed attempt.
+    private var nextAttempt = ContinuousClock.now
     private var retryDelay = Duration.milliseconds(250)
+    /// Idle connections beyond the first are closed after this long unused.
+    private static let idleLifetime = Duration.seconds(60)
 
-    init(loop: EventLoop, database: DocumentDatabase, workers: WorkerPool, connections: Int) {
+    init(loop: EventLoop, database: DocumentDatabase, workers: WorkerPool, limit: Int) {
         self.loop = loop
         self.database = database
         self.workers = workers
-        wanted = connections
+        self.limit = limit
+        waitLimit = database.pool.settings.acquireTimeout
         loop.atEndOfTurn { [unowned self] in self.endOfTurn() }
-        openConnections()
+        scheduleIdleCheck()
+        open()
     }
 
     deinit {
         close()
     }
 
-    /// Whether a connection is ready to take statements.
+    /// Whether a connection is open, so that requests sent now will be served by this pipeline.
     var isReady: Bool { !connections.isEmpty }
 
-    /// Sends `statements` as one request on the least busy connection; `completion` runs on the loop.
-    func send(_ statements: [PipelineStatement], completion: @escaping PipelinedConnection.Completion) {
-        guard let connection = connections.min(by: { $0.inFlight < $1.inFlight }) else {
-            completion(.failure(DatabaseError(kind: .connectFailed, detail: "no pipelined connection is open")))
+    /// Opens a first connection if none is open or opening.
+    func prepare() {
+        if connections.isEmpty && connecting == 0 { open() }
+    }
+
+    /// Sends `statements` as one request once a connection is free; `completion` runs on the loop.
+    func send(_ statements: [PipelineStatement], completion: @escaping Completion) {
+        enqueue(.statements(statements, completion))
+    }
+
+    /// Reads the row of `id`, in one statement with the other point reads of its collection that wait.
+    func pointRead(_ id: String, in collection: DocumentCollection, deliver: @escaping PointReadDelivery) {
+        if let reads = waitingPointReads[collection.names] {
+            reads.waiting.append((id, deliver))
             return
         }
-        connection.send(statements, completion: completion)
-        unflushed[ObjectIdentifier(connection)] = connection
+        let reads = PointReads(collection: collection)
+        reads.waiting.append((id, deliver))
+        waitingPointReads[collection.names] = reads
+        enqueue(.pointReads(reads))
     }
 
-    /// Reads the row of `id` together with the other point reads of the turn on the same collection.
-    func pointRead(_ id: String, in collection: DocumentCollection, deliver: @escaping PointRead.Delivery) {
-        pointReads[collection.names, default: (collection, [])].waiting.append(PointRead(id: id, deliver: deliver))
+    /// Closes every connection; requests in flight or waiting fail.
+    func close() {
+        let open = connections
+        connections.removeAll()
+        idle.removeAll()
+        for connection in open { connection.close() }
+        let lost = DatabaseError(kind: .poolClosed, detail: "")
+        while let next = dequeue() { fail(next.work, lost) }
     }
 
-    /// One waiting point read.
-    struct PointRead {
-        typealias Delivery = (Result<[String?]?, DatabaseError>) -> Void
-        let id: String
-        let deliver: Delivery
+    private func enqueue(_ work: Work) {
+        waiting.append(Waiting(work: work, since: .now))
     }
 
+    private func dequeue() -> Waiting? {
+        guard waitingHead < waiting.count else { return nil }
+        let next = waiting[waitingHead]
+        waitingHead += 1
+        if waitingHead == waiting.count {
+            waiting.removeAll(keepingCapacity: true)
+            waitingHead = 0
+        }
+        if case .pointReads(let reads) = next.work { waitingPointReads[reads.collection.names] = nil }
+        return next
+    }
+
+    private var waitingCount: Int { waiting.count - waitingHead }
+
+    /// Hands waiting requests to free connections, opens more if requests still wait, and sends the turn's
+    /// bytes.
     private func endOfTurn() {
-        sendPointReads()
-        for connection in unflushed.values { connection.flush() }
+        if waitingCount > 0 {
+            failExpired()
+            while waitingCount > 0, let (connection, _) = idle.popLast() {
+                start(dequeue()!.work, on: connection)
+            }
+            let wanted = min(waitingCount, limit - connections.count) - connecting
+            if wanted > 0 { open(wanted) }
+        }
+        guard !unflushed.isEmpty else { return }
+        for connection in unflushed { connection.flush() }
         unflushed.removeAll(keepingCapacity: true)
     }
 
-    /// One `WHERE id = ANY($1)` statement per collection for the point reads of the turn; each read gets
-    /// its own row, or nil.
-    private func sendPointReads() {
-        guard !pointReads.isEmpty else { return }
-        let batches = pointReads
-        pointReads.removeAll(keepingCapacity: true)
-        for batch in batches.values {
-            let table = batch.collection.table
-            let ids = batch.waiting.map(\.id)
+    private func start(_ work: Work, on connection: PipelinedConnection) {
+        // Weak: a pipeline closing as its loop stops fails what is in flight, from its deinit.
+        let finished = { [weak self, unowned connection] in
+            guard let self, !connection.isBroken else { return }
+            idle.append((connection, .now))
+        }
+        switch work {
+        case .statements(let statements, let completion):
+            connection.send(statements) { result in
+                finished()
+                completion(result)
+            }
+        case .pointReads(let reads):
+            let table = reads.collection.table
+            let ids = reads.waiting.map(\.id)
             let query: SQLQuery = """
                 SELECT \(table.selection) FROM \(table.name.sql) WHERE id = ANY(\(bind: ArrayLiteral.text(ids))::text[])
                 """
-            let waiting = batch.waiting
-            send([PipelineStatement(query: query, reusable: true)]) { result in
+            connection.send([PipelineStatement(query: query, reusable: true)]) { result in
+                finished()
                 switch result {
                 case .success(let results):
                     var rows: [String: [String?]] = [:]
                     for row in results.first?.rows ?? [] {
                         if let id = row[1] { rows[id] = row }
                     }
-                    for read in waiting { read.deliver(.success(rows[read.id])) }
+                    for read in reads.waiting { read.deliver(.success(rows[read.id])) }
                 case .failure(let error):
-                    for read in waiting { read.deliver(.failure(error)) }
+                    for read in reads.waiting { read.deliver(.failure(error)) }
                 }
             }
         }
+        unflushed.append(connection)
     }
 
-    /// Opens connections on a worker until there are `wanted`; a failure is retried after a growing delay.
-    private func openConnections() {
-        while connections.count + connecting < wanted {
+    private func fail(_ work: Work, _ error: DatabaseError) {
+        switch work {
+        case .statements(_, let completion):
+            completion(.failure(error))
+        case .pointReads(let reads):
+            for read in reads.waiting { read.deliver(.failure(error)) }
+        }
+    }
+
+    /// Fails the requests that waited longer than `waitLimit` for a connection.
+    private func failExpired() {
+        let oldest = ContinuousClock.now - waitLimit
+        while waitingHead < waiting.count, waiting[waitingHead].since < oldest {
+            let expired = dequeue()!
+            fail(
+                expired.work,
+                DatabaseError(
+                    kind: .poolTimeout,
+                    detail: "every one of the loop's \(limit) connections stayed busy for \(waitLimit)"))
+        }
+    }
+
+    /// Opens `count` connections on workers, unless the last attempt failed recently.
+    private func open(_ count: Int = 1) {
+        guard ContinuousClock.now >= nextAttempt else { return }
+        let settings = database.pool.settings
+        let loop = self.loop
+        for _ in 0..<count {
             connecting += 1
-            let settings = database.pool.settings
-            let loop = self.loop
             workers.submit { [self] in
-                let outcome = Result { () throws(DatabaseError) -> SendableHandle in
-                    SendableHandle(
+                let outcome = Result { () throws(DatabaseError) -> LibPQ.Handle in
+                    LibPQ.Handle(
                         pointer: try LibPQ.connect(
                             conninfo: settings.conninfo, connectTimeoutSeconds: settings.connectTimeoutSeconds))
                 }
-                loop.execute { [self] in self.connected(outcome) }
+                loop.execute { [self] in self.opened(outcome) }
             }
         }
     }
 
-    private func connected(_ outcome: Result<SendableHandle, DatabaseError>) {
+    private func opened(_ outcome: Result<LibPQ.Handle, DatabaseError>) {
         connecting -= 1
         switch outcome {
         case .success(let handle):
             let connection = PipelinedConnection(
                 handle: handle.pointer, loop: loop, usesPreparedStatements: database.pool.settings.usesPreparedStatements)
-            connection.whenBroken = { [unowned self, unowned connection] in self.lost(connection) }
+            connection.whenBroken = { [unowned self, unowned connection] in
+                connections.removeAll { $0 === connection }
+                idle.removeAll { $0.connection === connection }
+            }
             connections.append(connection)
+            idle.append((connection, .now))
             retryDelay = .milliseconds(250)
-        case .failure:
-            loop.schedule(after: retryDelay) { [unowned self] in self.openConnections() }
+        case .failure(let error):
+            nextAttempt = .now + retryDelay
             retryDelay = min(retryDelay * 2, .seconds(10))
+            // Nothing may come to open a connection for them: requests waiting with none open fail now.
+            if !isReady && connecting == 0 {
+                while let next = dequeue() { fail(next.work, error) }
+            }
         }
     }
 
-    private func lost(_ connection: PipelinedConnection) {
-        connections.removeAll { $0 === connection }
-        unflushed[ObjectIdentifier(connection)] = nil
-        loop.schedule(after: .zero) { [unowned self] in self.openConnections() }
+    /// Closes connections left idle for `idleLifetime`, keeping one; checks again later.
+    private func scheduleIdleCheck() {
+        loop.schedule(after: Self.idleLifetime / 2) { [unowned self] in
+            let oldest = ContinuousClock.now - Self.idleLifetime
+            while connections.count > 1, let index = idle.firstIndex(where: { $0.since < oldest }) {
+                let connection = idle.remove(at: index).connection
+                connections.removeAll { $0 === connection }
+                connection.close()
+            }
+            scheduleIdleCheck()
+        }
     }
-
-    /// Closes every connection; statements still waiting fail.
-    func close() {
-        for connection in connections { connection.close() }
-        connections.removeAll()
-    }
-}
-
-/// A libpq connection handle on its way from the worker that opened it to the loop that drives it.
-private struct SendableHandle: @unchecked Sendable {
-    // @unchecked: the handle is used by one thread at a time: the worker until it hands it over.
-    let pointer: OpaquePointer
 }

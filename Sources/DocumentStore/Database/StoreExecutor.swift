@@ -1,16 +1,17 @@
 import EventLoop
 
 /// Runs collection operations for code on an event loop, without ever blocking it: statements go down
-/// the loop's pipelined connections (point reads of one turn coalesced into one statement per collection),
-/// and what must block (making a collection's tables, a transaction, several round trips, or any
-/// operation while the loop has no open connection) runs on `workers`. Completions run on the loop.
+/// the loop's own nonblocking connections (point reads that wait together coalesced into one statement
+/// per collection), and what must block (making a collection's tables, a transaction, several round
+/// trips, or any operation while the loop has no open connection) runs on `workers`. Unlimited finds
+/// stream on connections of their own. Completions run on the loop.
 public final class StoreExecutor: Sendable {
     private let database: DocumentDatabase
     private let workers: WorkerPool
     private let connectionsPerLoop: Int
 
-    /// - Parameter connectionsPerLoop: pipelined connections each event loop opens (0: every operation
-    ///   runs on `workers`).
+    /// - Parameter connectionsPerLoop: the most connections each event loop opens, as requests need them
+    ///   (0: every operation runs on `workers`).
     public init(database: DocumentDatabase, workers: WorkerPool, connectionsPerLoop: Int) {
         self.database = database
         self.workers = workers
@@ -30,9 +31,12 @@ public final class StoreExecutor: Sendable {
             return runOnWorker(operation, on: loop, completion: completion)
         }
         let pipeline = loop.local(ObjectIdentifier(self)) {
-            LoopPipeline(loop: loop, database: database, workers: workers, connections: connectionsPerLoop)
+            LoopPipeline(loop: loop, database: database, workers: workers, limit: connectionsPerLoop)
         }
-        guard pipeline.isReady else { return runOnWorker(operation, on: loop, completion: completion) }
+        guard pipeline.isReady else {
+            pipeline.prepare()
+            return runOnWorker(operation, on: loop, completion: completion)
+        }
         let finish = { [self] (outcome: Result<Outcome, DatabaseError>) in
             switch outcome {
             case .success(let value):
@@ -66,6 +70,62 @@ public final class StoreExecutor: Sendable {
                 }
             }
         }
+    }
+
+    /// Starts an unlimited find on a connection of its own; `completion` gets its documents on `loop` once
+    /// the first ones (or the end) are in. When `STREAM_LIMIT` finds are streaming, it waits for one to end
+    /// for as long as a request waits for a connection (`DB_POOL_TIMEOUT_MS`), then fails with
+    /// `.tooManyStreams`. Call on `loop`.
+    public func stream(
+        _ operation: StreamOperation,
+        on loop: EventLoop,
+        completion: @escaping @Sendable (Result<StreamedDocuments, DocumentStoreError>) -> Void
+    ) {
+        let connections = database.streamConnections
+        let settings = database.pool.settings
+        connections.lease(on: loop, waitingAtMost: settings.acquireTimeout) { [self] lease in
+            switch lease {
+            case .full:
+                completion(
+                    .failure(
+                        DocumentStoreError(
+                            .tooManyStreams,
+                            "\(connections.limit) unlimited finds are streaming (STREAM_LIMIT); retry, or ask for pages with limit."
+                        )))
+            case .idle(let handle):
+                startStream(operation, handle: handle, on: loop, completion: completion)
+            case .open:
+                workers.submit { [self] in
+                    do throws(DatabaseError) {
+                        let handle = LibPQ.Handle(
+                            pointer: try LibPQ.connect(
+                                conninfo: settings.conninfo, connectTimeoutSeconds: settings.connectTimeoutSeconds))
+                        loop.execute { self.startStream(operation, handle: handle, on: loop, completion: completion) }
+                    } catch {
+                        connections.discard(nil)
+                        loop.execute { completion(.failure(DocumentStoreError(translating: error))) }
+                    }
+                }
+            }
+        }
+    }
+
+    private func startStream(
+        _ operation: StreamOperation,
+        handle: LibPQ.Handle,
+        on loop: EventLoop,
+        completion: @escaping @Sendable (Result<StreamedDocuments, DocumentStoreError>) -> Void
+    ) {
+        let connection: StreamingConnection
+        do {
+            connection = try StreamingConnection(handle: handle, loop: loop, query: operation.query)
+        } catch {
+            database.streamConnections.discard(handle)
+            return completion(.failure(DocumentStoreError(translating: error)))
+        }
+        let documents = StreamedDocuments(
+            connection: connection, loop: loop, connections: database.streamConnections, workers: workers)
+        documents.prime { outcome in completion(outcome.map { documents }) }
     }
 
     /// Runs blocking work on a worker; `completion` gets its outcome on `loop`.

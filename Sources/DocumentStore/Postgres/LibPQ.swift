@@ -4,9 +4,47 @@ import CLibPQ
     import Glibc
 #endif
 
-/// What both kinds of connection share of libpq: reading results and errors, and passing parameters.
-/// With `PostgresConnection.swift` and `PipelinedConnection.swift`, the only code that touches libpq.
+/// What every kind of connection shares of libpq: opening, reading results and errors, and passing
+/// parameters. With `PostgresConnection.swift`, `PipelinedConnection.swift` and
+/// `StreamingConnection.swift`, the only code that touches libpq.
 enum LibPQ {
+    /// An open connection on its way between threads: from the worker that opened it to the loop that
+    /// drives it, or to and from a pool. One thread at a time uses it; whoever holds it last closes it.
+    struct Handle: @unchecked Sendable {
+        let pointer: OpaquePointer
+
+        /// Whether the connection is open, outside a transaction, and has nothing to read. An idle
+        /// connection that has something to read almost surely got a termination notice (restart,
+        /// `pg_terminate_backend`). One `poll` system call.
+        var isReusable: Bool {
+            guard PQstatus(pointer) == CONNECTION_OK, PQtransactionStatus(pointer) == PQTRANS_IDLE else {
+                return false
+            }
+            var descriptor = pollfd(fd: PQsocket(pointer), events: Int16(POLLIN), revents: 0)
+            return poll(&descriptor, 1, 0) == 0
+        }
+
+        /// Closes the connection.
+        func finish() {
+            PQfinish(pointer)
+        }
+
+        /// Cancels the statement running on the connection and waits for its results to end, blocking;
+        /// returns whether the connection can be used again.
+        func cancel() -> Bool {
+            if let canceller = PQgetCancel(pointer) {
+                var error = [CChar](repeating: 0, count: 256)
+                _ = PQcancel(canceller, &error, Int32(error.count))
+                PQfreeCancel(canceller)
+            }
+            PQsetnonblocking(pointer, 0)
+            while let result = PQgetResult(pointer) {
+                PQclear(result)
+            }
+            return isReusable
+        }
+    }
+
     /// Opens a connection, blocking until it is open; `conninfo` is a libpq connection string or URL,
     /// whose own settings win over the defaults given here.
     static func connect(conninfo: String, connectTimeoutSeconds: Int) throws(DatabaseError) -> OpaquePointer {

@@ -67,13 +67,9 @@ final class PostgresConnection {
         !isStreaming && PQstatus(handle) == CONNECTION_OK && PQtransactionStatus(handle) == PQTRANS_IDLE
     }
 
-    /// False when the connection is known or suspected to be broken. An idle connection has nothing to
-    /// read; if the server sent something meanwhile, it is almost surely a termination notice (restart,
-    /// `pg_terminate_backend`), so the connection is not reused. One `poll` system call.
+    /// False when the connection is known or suspected to be broken (see `LibPQ.Handle.isReusable`).
     var isUsable: Bool {
-        guard isIdle else { return false }
-        var descriptor = pollfd(fd: PQsocket(handle), events: Int16(POLLIN), revents: 0)
-        return poll(&descriptor, 1, 0) == 0
+        !isStreaming && LibPQ.Handle(pointer: handle).isReusable
     }
 
     /// Runs `body` in a transaction: committed when it returns, rolled back when it throws.
