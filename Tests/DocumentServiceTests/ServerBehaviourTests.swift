@@ -212,7 +212,7 @@ import Testing
         let service = TestService.shared
         let collection = TestService.uniqueCollection("longurl")
         let client = service.client()
-        let value = String(repeating: "v", count: 12_000)
+        let value = String(repeating: "v", count: 6_000)
         #expect(
             try client.call("POST", "/sessions/\(collection)", json: #"{"id": "long", "tag": "\#(value)"}"#).status
                 == 201)
