@@ -6,12 +6,19 @@
 #
 # Starts PostgreSQL (a private instance, PG_INSTANCE=bench, when scripts/lib/postgres.sh supports
 # it; else the shared one), builds the release binary (--scratch-path $BENCH_SCRATCH, default
-# .build-bench), starts the service with DB_POOL_SIZE=32 (BENCH_POOL_SIZE) against a fresh schema
+# .build-bench), starts the service with DB_POOL_SIZE=32 (BENCH_POOL_SIZE), CONNECTION_LIMIT=11000
+# and CONNECTION_TIMEOUT=300 (room for the idle connections below) against a fresh schema
 # `bench` and times it from spawn to the first /readyz 200, creates /sessions/events through the
 # service, loads N realistic Parlant event documents (default 100,000; scripts/bench/load.sql says
 # how they look and how customers are distributed) straight into its table, then measures with
 # wrk, at each client count, for --duration seconds (default 10) after --warmup seconds (default 2):
 #   get          GET /sessions/events/{id}, a random loaded document
+#   anchors      right after get at each client count, the same wrk script against the C
+#                reference servers of ../shared/anchors (BENCH_ANCHORS), built with cc -O2 into the
+#                run folder and pointed at the same table: cserver.c (THREADS = CPUs), cpipeline.c
+#                (one process per CPU on one port, PGCONNS=2) and cpipeline.c with COALESCE=1; their
+#                rows' ratio is to get's pgbench tps, their CPU per request is their own processes'.
+#                Skipped, with a message, when the folder is missing or cc fails
 #   insert       POST /sessions/events, a new ~550-byte document with a unique id
 #   merge        PATCH /sessions/events/{id}, two fields into a random document
 #   update_one   POST /sessions/events:updateOne, filter {"customer_id": random customer}
@@ -23,19 +30,30 @@
 #   find_ids     POST /sessions/events:find with {"$or": [{"id": {"$eq": ...}}, ...]} of 10,000 loaded
 #                ids (BENCH_FIND_IDS), as Parlant's list_customers(tags=...) sends them; every match
 #                streamed back
-# and after each, pgbench -M prepared with the same clients and duration runs the SQL the service
-# runs for it (copied from Sources/DocumentStore/Collection) on the same table: the ceiling. Writes
-# are measured on a vacuumed, checkpointed table, and inserted rows are deleted after each insert run.
+#   idle         last: GET at 32 connections without, then with BENCH_IDLE_CONNECTIONS (10,000)
+#                idle keep-alive connections open (scripts/bench/idle_connections.py: each sends one
+#                GET, reads the answer and stays open), sampling the service's threads and RSS; no
+#                pgbench
+# and after each (but anchors and idle), pgbench -M prepared with the same clients and duration runs
+# the SQL the service runs for it (copied from Sources/DocumentStore/Collection) on the same table:
+# the ceiling. Writes are measured on a vacuumed, checkpointed table, and inserted rows are deleted
+# after each insert run.
 #
-# Prints one table (req/s, p50, p99, errors, pgbench tps/p50/p99, ratio, targets), the service's
-# RSS idle after the load and peak while streaming, and its start-to-ready time; --json FILE writes
-# the same figures. The service is stopped and the schema dropped at the end (--keep keeps the
-# schema and the run folder with every raw output). The private PostgreSQL keeps running; stop it
-# with PG_INSTANCE=bench scripts/pg-stop.sh [--purge].
+# Prints one table (req/s, p50, p99, errors, pgbench tps/p50/p99, ratio, targets; the anchors as
+# rows under GET by id), CPU per request (and the service's over cserver.c's for GET at 32
+# connections), the service's RSS idle after the load and peak while streaming, its start-to-ready
+# time, and the idle connections' figures (opened/answered, GET with and without them, threads,
+# RSS); --json FILE writes the same figures. The service is stopped and the schema dropped at the
+# end (--keep keeps the schema and the run folder with every raw output). The private PostgreSQL
+# keeps running; stop it with PG_INSTANCE=bench scripts/pg-stop.sh [--purge].
 #
 # Environment: BENCH_SCRATCH (.build-bench), BENCH_POOL_SIZE (32), BENCH_SCHEMA (bench),
 # BENCH_STREAM_REPEAT (3), BENCH_PG_SAMPLING (0.2: the share of pgbench transactions whose latency
-# is logged for p50/p99), BENCH_PAGE_CUSTOMERS (64), BENCH_FIND_IDS (10000).
+# is logged for p50/p99), BENCH_PAGE_CUSTOMERS (64), BENCH_FIND_IDS (10000), BENCH_ANCHORS
+# (../shared/anchors from the repository), BENCH_CSERVER_THREADS (CPUs), BENCH_CPIPELINE_PROCS
+# (CPUs), BENCH_IDLE_CONNECTIONS (10000), BENCH_CONNECTION_LIMIT (the service's CONNECTION_LIMIT:
+# 1,000 above the idle connections, at least 10,000), BENCH_CONNECTION_TIMEOUT (the service's
+# CONNECTION_TIMEOUT: 300 s, or longer when --warmup and --duration need it).
 
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
@@ -48,7 +66,7 @@ docs=100000
 duration=10
 warmup=2
 connections="1 32"
-all_ops="get insert merge update_one page_first page_middle page_last stream find_ids"
+all_ops="get anchors insert merge update_one page_first page_middle page_last stream find_ids idle"
 ops="$all_ops"
 json_file=""
 keep=false
@@ -59,6 +77,13 @@ stream_repeat="${BENCH_STREAM_REPEAT:-3}"
 pg_sampling="${BENCH_PG_SAMPLING:-0.2}"
 page_customers="${BENCH_PAGE_CUSTOMERS:-64}"
 find_ids="${BENCH_FIND_IDS:-10000}"
+cpus="$(nproc)"
+anchors_dir="${BENCH_ANCHORS:-$repo/../shared/anchors}"
+cserver_threads="${BENCH_CSERVER_THREADS:-$cpus}"
+cpipeline_procs="${BENCH_CPIPELINE_PROCS:-$cpus}"
+cpipeline_pgconns=2
+idle_connections="${BENCH_IDLE_CONNECTIONS:-10000}"
+idle_clients=32
 patch='{"status": "read", "read_utc": "2026-01-01T12:00:00.000000+00:00"}'
 
 usage() { sed -n '2,/^$/s/^# \{0,1\}//p' "$0"; }
@@ -86,6 +111,15 @@ for op in $ops; do
     [[ " $all_ops " == *" $op "* ]] || die "unknown operation in --ops: $op (known: $all_ops)"
 done
 [[ $schema =~ ^[a-z_][a-z0-9_]*$ ]] || die "BENCH_SCHEMA must be a plain lower-case identifier"
+for setting in cserver_threads cpipeline_procs idle_connections; do
+    if ! [[ ${!setting} =~ ^[0-9]+$ ]] || ((${!setting} < 1)); then die "$setting must be a positive number"; fi
+done
+# The service takes the idle connections besides wrk's (CONNECTION_LIMIT counts both), and keeps
+# them past the warm-up and the measured run (CONNECTION_TIMEOUT closes idle ones).
+connection_limit="${BENCH_CONNECTION_LIMIT:-$((idle_connections + 1000 > 10000 ? idle_connections + 1000 : 10000))}"
+connection_timeout="${BENCH_CONNECTION_TIMEOUT:-$((warmup + duration + 120 > 300 ? warmup + duration + 120 : 300))}"
+[[ $connection_limit =~ ^[0-9]+$ && $connection_timeout =~ ^[0-9]+$ ]] ||
+    die "BENCH_CONNECTION_LIMIT and BENCH_CONNECTION_TIMEOUT must be numbers"
 if [[ -n $json_file ]]; then
     json_file="$(cd "$(dirname "$json_file")" && pwd -P)/$(basename "$json_file")" ||
         die "the folder of --json $json_file does not exist"
@@ -129,6 +163,8 @@ meta="$work/meta.env"
 : >"$meta"
 service_pid=""
 sampler_pid=""
+anchor_pids=()
+opener_pid=""
 keep_work=false
 put_meta() { printf '%s=%s\n' "$1" "$2" >>"$meta"; }
 
@@ -147,9 +183,19 @@ stop_service() {
     service_pid=""
 }
 
+# The processes of the anchor server being measured (op anchors), started by start_anchor below.
+stop_anchors() {
+    local pid
+    for pid in "${anchor_pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    for pid in "${anchor_pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+    anchor_pids=()
+}
+
 cleanup() {
     local status=$?
     if [[ -n $sampler_pid ]]; then kill "$sampler_pid" 2>/dev/null || true; fi
+    if [[ -n $opener_pid ]]; then kill "$opener_pid" 2>/dev/null || true; fi
+    stop_anchors
     stop_service
     if [[ $keep == true ]]; then
         log "kept schema $schema and the run folder $work"
@@ -166,6 +212,33 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+# --- the C reference servers (op anchors) --------------------------------------------------------
+# Measuring instruments from ../shared/anchors, built here; each is started for its run and stopped
+# after it (start_anchor, further down). When they cannot be built, anchors_skipped says why and
+# every other row is measured as usual.
+anchors_skipped=""
+anchors_failed="" # the anchor runs that could not be measured, each followed by ";"
+anchor_bin="$work/anchors"
+if wants anchors; then
+    anchors_dir="$(cd "$anchors_dir" 2>/dev/null && pwd -P || echo "$anchors_dir")"
+    if [[ ! -f $anchors_dir/cserver.c || ! -f $anchors_dir/cpipeline.c ]]; then
+        anchors_skipped="no cserver.c and cpipeline.c in $anchors_dir (set BENCH_ANCHORS to their folder)"
+    elif ! anchor_flags="$(pkg-config --cflags --libs libmicrohttpd libpq 2>&1)"; then
+        anchors_skipped="pkg-config knows no libmicrohttpd or libpq: $anchor_flags"
+    else
+        mkdir -p "$anchor_bin"
+        log "building the anchors of $anchors_dir (cc -O2) into $anchor_bin"
+        # shellcheck disable=SC2086 # the flags are separate words
+        if ! { cc -O2 -o "$anchor_bin/cserver" "$anchors_dir/cserver.c" $anchor_flags -lpthread &&
+            cc -O2 -o "$anchor_bin/cpipeline" "$anchors_dir/cpipeline.c" $anchor_flags; } \
+            >"$anchor_bin/build.log" 2>&1; then
+            head -n 20 "$anchor_bin/build.log" >&2
+            anchors_skipped="cc failed on the anchors of $anchors_dir (its messages are above in the bench log)"
+        fi
+    fi
+    if [[ -n $anchors_skipped ]]; then log "warning: $anchors_skipped; the anchor rows are skipped"; fi
+fi
+
 # --- the service -------------------------------------------------------------------------------
 psql_run -c "DROP SCHEMA IF EXISTS \"$schema\" CASCADE" 2>/dev/null
 key="bench-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
@@ -174,7 +247,8 @@ base="http://127.0.0.1:$port"
 auth="Authorization: Bearer $key"
 service_log="$work/service.log"
 
-log "starting the service on $base (DB_POOL_SIZE=$pool_size, SUPABASE_SCHEMA=$schema), log in $service_log"
+log "starting the service on $base (DB_POOL_SIZE=$pool_size, SUPABASE_SCHEMA=$schema," \
+    "CONNECTION_LIMIT=$connection_limit, CONNECTION_TIMEOUT=$connection_timeout), log in $service_log"
 # The poller starts first (so its own start-up is not counted) and reads the spawn time from a file.
 start_file="$work/start-ns"
 python3 scripts/bench/report.py ready "$base/readyz" "$start_file" 30 >"$work/ready-ms" &
@@ -182,7 +256,8 @@ poller_pid=$!
 until [[ -e $start_file.armed ]]; do sleep 0.01; done
 date +%s%N >"$start_file"
 env DATABASE_URL="$db_url" SERVICE_KEY="$key" SUPABASE_SCHEMA="$schema" HOST=127.0.0.1 PORT="$port" \
-    DB_POOL_SIZE="$pool_size" "$binary" serve 2>"$service_log" >&2 &
+    DB_POOL_SIZE="$pool_size" CONNECTION_LIMIT="$connection_limit" CONNECTION_TIMEOUT="$connection_timeout" \
+    "$binary" serve 2>"$service_log" >&2 &
 service_pid=$!
 if ! wait "$poller_pid"; then
     tail -n 20 "$service_log" >&2
@@ -192,6 +267,7 @@ ready_ms="$(<"$work/ready-ms")"
 log "ready after $ready_ms ms"
 
 rss_field() { sed -n "s/^$2:[[:space:]]*\([0-9]*\) kB/\1/p" "/proc/$1/status"; }
+status_field() { sed -n "s/^$2:[[:space:]]*\([0-9]*\).*/\1/p" "/proc/$1/status"; } # e.g. Threads
 
 # --- the collection and its documents ----------------------------------------------------------
 collection_path=/sessions/events
@@ -331,7 +407,9 @@ EOF
 # --- measuring ---------------------------------------------------------------------------------
 postmaster_pid="$(psql_value -c "SELECT pid FROM pg_stat_activity WHERE backend_type = 'checkpointer'")"
 postmaster_pid="$(sed 's/^.*) //' "/proc/$postmaster_pid/stat" | cut -d' ' -f2)"
-cpu_snapshot() { python3 scripts/bench/report.py cpu "$service_pid" "$postmaster_pid"; }
+# CPU ticks of the measured server (the service, or the comma-separated pids of an anchor server),
+# of PostgreSQL and of the machine.
+cpu_snapshot() { python3 scripts/bench/report.py cpu "${1:-$service_pid}" "$postmaster_pid"; }
 
 threads_for() { if (($1 < 2)); then echo "$1"; else echo 2; fi; }
 
@@ -343,23 +421,27 @@ vacuum() { psql_run -c "VACUUM $qualified" -c CHECKPOINT; }
 # starts with 1, so `id >= '2'` is exactly them, found through the primary key.
 delete_inserted() { psql_run -c "DELETE FROM $qualified WHERE id >= '2'"; }
 
-run_wrk() { # OP CLIENTS SCRIPT [ENV...]
-    local op=$1 clients=$2 script=$3 threads
-    shift 3
+wrk_at() { # URL PIDS OP CLIENTS SCRIPT [ENV...]: wrk against URL, CPU of the processes PIDS
+    local url=$1 pids=$2 op=$3 clients=$4 script=$5 threads prefix
+    shift 5
+    prefix="$work/runs/${op}_c$clients"
     threads="$(threads_for "$clients")"
     if ((warmup > 0)); then
         env "$@" BENCH_TAG="warm$clients" wrk -t "$threads" -c "$clients" -d "${warmup}s" --timeout 10s \
-            -H "$auth" -s "scripts/bench/$script" "$base" >/dev/null
+            -H "$auth" -s "scripts/bench/$script" "$url" >/dev/null
     fi
-    cpu_snapshot >"$work/runs/${op}_c$clients.cpu"
-    wc -l <"$service_log" >"$work/runs/${op}_c$clients.loglines"
+    cpu_snapshot "$pids" >"$prefix.cpu"
+    # The service's access-log lines of the run (its own latency figures); anchors keep no log.
+    if [[ $url == "$base" ]]; then wc -l <"$service_log" >"$prefix.loglines"; fi
     env "$@" BENCH_TAG="c$clients" wrk -t "$threads" -c "$clients" -d "${duration}s" --timeout 10s \
-        -H "$auth" -s "scripts/bench/$script" "$base" >"$work/runs/${op}_c$clients.wrk"
-    wc -l <"$service_log" >>"$work/runs/${op}_c$clients.loglines"
-    cpu_snapshot >>"$work/runs/${op}_c$clients.cpu"
-    grep -q '^BENCH_RESULT ' "$work/runs/${op}_c$clients.wrk" || die "wrk printed no result for $op"
-    log "$op, $clients clients: $(sed -n 's/^Requests\/sec: *//p' "$work/runs/${op}_c$clients.wrk") req/s"
+        -H "$auth" -s "scripts/bench/$script" "$url" >"$prefix.wrk"
+    if [[ $url == "$base" ]]; then wc -l <"$service_log" >>"$prefix.loglines"; fi
+    cpu_snapshot "$pids" >>"$prefix.cpu"
+    grep -q '^BENCH_RESULT ' "$prefix.wrk" || die "wrk printed no result for $op"
+    log "$op, $clients clients: $(sed -n 's/^Requests\/sec: *//p' "$prefix.wrk") req/s"
 }
+
+run_wrk() { wrk_at "$base" "$service_pid" "$@"; } # OP CLIENTS SCRIPT [ENV...]: the service
 
 run_pgbench() { # OP CLIENTS [pgbench args: scripts...]
     local op=$1 clients=$2 prefix status=0
@@ -378,6 +460,63 @@ pgbench_timed() { # OP CLIENTS SCRIPTS...
     local op=$1 clients=$2
     shift 2
     run_pgbench "$op" "$clients" -T "$duration" --sampling-rate="$pg_sampling" "$@"
+}
+
+# start_anchor NAME PROCS [ENV...]: PROCS processes of the anchor NAME (cserver or cpipeline) on one
+# free port (cpipeline.c shares it with SO_REUSEPORT), on the bench's table with the service's key;
+# sets anchor_port and anchor_pids. Fails unless, within 10 s, every process listens and a GET of a
+# loaded id answers 200.
+start_anchor() {
+    local name=$1 procs=$2 n pid waited=0 listening
+    shift 2
+    anchor_port="$(python3 scripts/bench/report.py free-port)"
+    for ((n = 0; n < procs; n++)); do
+        # TABLE goes into the SQL as it is: the schema-qualified, quoted name.
+        env CONNINFO="$db_url" TABLE="$qualified" KEY="$key" PORT="$anchor_port" "$@" "$anchor_bin/$name" \
+            >>"$anchor_bin/$name.log" 2>&1 &
+        anchor_pids+=("$!")
+    done
+    while ((waited < 100)); do
+        for pid in "${anchor_pids[@]}"; do kill -0 "$pid" 2>/dev/null || return 1; done
+        listening="$(ss -Hltn "sport = :$anchor_port" 2>/dev/null | wc -l)" || listening=$procs
+        if ((listening >= procs)) && [[ "$(curl -s -o /dev/null -w '%{http_code}' -H "$auth" \
+            "http://127.0.0.1:$anchor_port$collection_path/$first_id")" == 200 ]]; then
+            return 0
+        fi
+        sleep 0.1
+        waited=$((waited + 1))
+    done
+    return 1
+}
+
+run_anchor() { # OP CLIENTS NAME PROCS [ENV...]: one anchor row, the GET by id script against it
+    local op=$1 clients=$2 name=$3 procs=$4 pid pids
+    shift 4
+    if ! start_anchor "$name" "$procs" "$@"; then
+        tail -n 5 "$anchor_bin/$name.log" >&2
+        log "warning: $op did not start or answer 200 (its log above); no row at $clients clients"
+        anchors_failed+="$op at $clients connections: did not start or answer 200;"
+        stop_anchors
+        return 0
+    fi
+    pids="$(IFS=,; echo "${anchor_pids[*]}")"
+    wrk_at "http://127.0.0.1:$anchor_port" "$pids" "$op" "$clients" get.lua
+    for pid in "${anchor_pids[@]}"; do
+        if ! kill -0 "$pid" 2>/dev/null; then
+            tail -n 5 "$anchor_bin/$name.log" >&2
+            log "warning: a process of $op died during its run (its log above)"
+            anchors_failed+="$op at $clients connections: a process died during the run;"
+            break
+        fi
+    done
+    stop_anchors
+}
+
+run_anchors() { # CLIENTS: the three anchor rows
+    [[ -z $anchors_skipped ]] || return 0
+    run_anchor anchor_cserver "$1" cserver 1 THREADS="$cserver_threads"
+    run_anchor anchor_cpipeline "$1" cpipeline "$cpipeline_procs" PGCONNS="$cpipeline_pgconns"
+    run_anchor anchor_coalesce "$1" cpipeline "$cpipeline_procs" PGCONNS="$cpipeline_pgconns" COALESCE=1
 }
 
 if wants stream; then
@@ -412,10 +551,20 @@ if wants stream; then
 fi
 
 for op in get page_first page_middle page_last find_ids insert merge update_one; do
-    wants "$op" || continue
+    if [[ $op == get ]]; then
+        wants get || wants anchors || continue # the anchors run at get's place, even without it
+    else
+        wants "$op" || continue
+    fi
     for clients in $connections; do
         case "$op" in
-            get) run_wrk get "$clients" get.lua; pgbench_timed get "$clients" -f "$pgb/get.sql" ;;
+            get)
+                if wants get; then
+                    run_wrk get "$clients" get.lua
+                    pgbench_timed get "$clients" -f "$pgb/get.sql"
+                fi
+                if wants anchors; then run_anchors "$clients"; fi
+                ;;
             find_ids)
                 run_wrk find_ids "$clients" find_ids.lua
                 pgbench_timed find_ids "$clients" -f "$pgb/find_ids.sql"
@@ -444,6 +593,84 @@ for op in get page_first page_middle page_last find_ids insert merge update_one;
     done
 done
 
+# --- idle keep-alive connections (op idle) -------------------------------------------------------
+# GET at $idle_clients connections without, then with $idle_connections idle keep-alive connections
+# open (each has sent one GET and read its answer), the service's threads and RSS sampled every
+# 100 ms from before they open to the end of the run. The service's EVENT_LOOPS and WORKER_THREADS
+# are its defaults (CPUs, DB_POOL_SIZE) unless this environment sets them: it inherits them.
+hwm_before_idle=""
+if wants idle; then
+    if ((warmup + duration + 60 > connection_timeout)); then
+        log "warning: CONNECTION_TIMEOUT=$connection_timeout s may close the idle connections before the run ends"
+    fi
+    log "GET at $idle_clients connections without, then with $idle_connections idle keep-alive connections"
+    run_wrk idle_base "$idle_clients" get.lua
+    put_meta idle_conns_requested "$idle_connections"
+    put_meta idle_conns_clients "$idle_clients"
+    put_meta idle_conns_event_loops "${EVENT_LOOPS:-$cpus}"
+    put_meta idle_conns_worker_threads "${WORKER_THREADS:-$pool_size}"
+    put_meta idle_conns_threads_before "$(status_field "$service_pid" Threads)"
+    put_meta idle_conns_rss_before_kib "$(rss_field "$service_pid" VmRSS)"
+    # Writing 5 to clear_refs resets VmHWM: from here on it is the peak with the idle connections (the
+    # peak before is kept for the report's peak over all runs).
+    hwm_before_idle="$(rss_field "$service_pid" VmHWM)"
+    hwm_reset=no
+    if echo 5 2>/dev/null >"/proc/$service_pid/clear_refs"; then hwm_reset=yes; fi
+    sample_file="$work/idle-samples"
+    (
+        threads_max=0 rss_max=0 samples=0
+        while kill -0 "$service_pid" 2>/dev/null; do
+            while read -r name value _; do
+                case $name in
+                    Threads:) if ((value > threads_max)); then threads_max=$value; fi ;;
+                    VmRSS:) if ((value > rss_max)); then rss_max=$value; fi ;;
+                esac
+            done <"/proc/$service_pid/status"
+            samples=$((samples + 1))
+            echo "$threads_max $rss_max $samples" >"$sample_file"
+            sleep 0.1
+        done
+    ) &
+    sampler_pid=$!
+    ready_file="$work/runs/idle_ready.json"
+    python3 scripts/bench/idle_connections.py --port "$port" --key "$key" --count "$idle_connections" \
+        --docs "$docs" --path "$collection_path" --ready-file "$ready_file" \
+        --hold-max "$((warmup + duration + 300))" >"$work/runs/idle_final.json" 2>"$work/idle_connections.log" &
+    opener_pid=$!
+    waited=0
+    until [[ -e $ready_file ]] || ! kill -0 "$opener_pid" 2>/dev/null || ((waited >= 1200)); do
+        sleep 0.1
+        waited=$((waited + 1))
+    done
+    if [[ -e $ready_file ]]; then
+        log "idle connections: $(jq -r '"\(.answered) of \(.requested) answered and kept alive in" +
+            " \(.open_seconds) s, errors \(.errors | tostring)"' "$ready_file")"
+        run_wrk idle "$idle_clients" get.lua
+    else
+        log "warning: the idle connections were not open after $((waited / 10)) s; no run with them"
+    fi
+    kill "$sampler_pid" 2>/dev/null || true
+    wait "$sampler_pid" 2>/dev/null || true
+    sampler_pid=""
+    put_meta idle_conns_hwm_kib "$(rss_field "$service_pid" VmHWM)"
+    put_meta idle_conns_hwm_reset "$hwm_reset"
+    read -r threads_max rss_max samples <"$sample_file" || true
+    put_meta idle_conns_threads_max "${threads_max:-}"
+    put_meta idle_conns_rss_max_kib "${rss_max:-}"
+    put_meta idle_conns_samples "${samples:-}"
+    # The opener then checks its connections (a second GET on each) and prints its final figures.
+    kill -TERM "$opener_pid" 2>/dev/null || true
+    if ! wait "$opener_pid"; then
+        tail -n 20 "$work/idle_connections.log" >&2
+        log "warning: scripts/bench/idle_connections.py failed (its messages above)"
+    fi
+    opener_pid=""
+    if [[ -s $work/runs/idle_final.json ]]; then
+        log "idle connections after the run: $(jq -r '"\(.closed_while_idle) closed by the service," +
+            " \(.answered_after) answered a second GET"' "$work/runs/idle_final.json")"
+    fi
+fi
+
 # --- report ------------------------------------------------------------------------------------
 {
     echo "docs=$docs"
@@ -451,11 +678,21 @@ done
     echo "warmup=$warmup"
     echo "connections=$connections"
     echo "pool_size=$pool_size"
+    echo "connection_limit=$connection_limit"
+    echo "connection_timeout=$connection_timeout"
     echo "pg_instance=$pg_instance"
     echo "pg_version=$(psql_value -c 'SHOW server_version' | cut -d' ' -f1)"
     echo "pg_sampling_rate=$pg_sampling"
     echo "stream_repeat=$stream_repeat"
-    echo "cpus=$(nproc)"
+    echo "cpus=$cpus"
+    if wants anchors; then
+        echo "anchors_dir=$anchors_dir"
+        echo "anchors_skipped=$anchors_skipped"
+        echo "anchors_failed=$anchors_failed"
+        echo "cserver_threads=$cserver_threads"
+        echo "cpipeline_procs=$cpipeline_procs"
+        echo "cpipeline_pgconns=$cpipeline_pgconns"
+    fi
     echo "commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
     echo "doc_bytes=$doc_bytes"
     echo "customers=$customer_spread"
@@ -464,7 +701,10 @@ done
     echo "idle_rss_kib=$idle_rss"
     echo "idle_hwm_kib=$idle_hwm"
     echo "end_rss_kib=$(rss_field "$service_pid" VmRSS)"
-    echo "end_hwm_kib=$(rss_field "$service_pid" VmHWM)"
+    end_hwm="$(rss_field "$service_pid" VmHWM)"
+    # The idle connections' run reset VmHWM: the peak over all runs is also the one before it.
+    if [[ -n $hwm_before_idle ]] && ((hwm_before_idle > end_hwm)); then end_hwm=$hwm_before_idle; fi
+    echo "end_hwm_kib=$end_hwm"
     echo "loadavg_before=$loadavg_before"
     echo "loadavg_after=$(cut -d' ' -f1-3 /proc/loadavg)"
 } >>"$meta"

@@ -7,9 +7,10 @@
       bench.sh just before it spawns the service, after the poller is armed).
   report.py free-port
       Prints a free TCP port on 127.0.0.1.
-  report.py cpu SERVICE_PID POSTMASTER_PID
-      Prints CPU tick counters (service, PostgreSQL, machine busy, machine total) for the per-request
-      CPU figures; bench.sh takes one before and one after each run.
+  report.py cpu SERVER_PIDS POSTMASTER_PID
+      Prints CPU tick counters (the server: the service, or the comma-separated processes of an anchor
+      server, summed; PostgreSQL; machine busy; machine total) for the per-request CPU figures;
+      bench.sh takes one before and one after each run.
   report.py report RUN_DIR [JSON_FILE]
       Reads RUN_DIR/meta.env and the runs in RUN_DIR/runs, prints the table, the memory and start
       figures and the targets, and writes the same figures as JSON to JSON_FILE when given.
@@ -22,6 +23,13 @@ Run files, per operation OP and client count C (written by bench.sh):
   runs/OP_cC.pglog.*    pgbench --log files: per-transaction latency in µs in the third field
   runs/OP_cC.cpu        `report.py cpu` before and after the service's measured run
   runs/OP_cC.pgcpu      the same around the pgbench run
+Anchor rows (op anchors): OP is anchor_cserver, anchor_cpipeline or anchor_coalesce, with .wrk and
+.cpu files only (the C servers of ../shared/anchors, same wrk script as the GET by id row).
+Idle connections (op idle), at C = idle_clients (32):
+  runs/idle_base_cC.*   the GET run (.wrk, .cpu, .loglines) just before the idle connections opened
+  runs/idle_cC.*        the same run while they are open
+  runs/idle_ready.json  scripts/bench/idle_connections.py's figures once every connection was tried
+  runs/idle_final.json  its final figures (also the connections still open and answering after the run)
 """
 
 import glob
@@ -51,6 +59,15 @@ LATENCY_CONSISTENCY_SLACK = 1.1  # wrk's mean latency x rate may exceed the conn
 KEYSET_TARGET = 1.5  # last page's mean latency within this factor of the first's
 RSS_TARGET_KIB = 64 * 1024  # peak RSS while streaming every document
 TARGET_DOCS = 1_000_000  # the keyset and RSS targets are stated at this size
+# The C reference servers (../shared/anchors), run with the GET by id script right after its row.
+ANCHORS = [
+    ("anchor_cserver", "GET by id (cserver.c)"),
+    ("anchor_cpipeline", "GET by id (cpipeline.c)"),
+    ("anchor_coalesce", "GET by id (cpipeline.c COALESCE=1)"),
+]
+IDLE_THREADS_SLACK = 8  # threads with the idle connections open <= EVENT_LOOPS + WORKER_THREADS + this
+IDLE_RSS_TARGET_KIB = 128 * 1024  # RSS with the idle connections open
+IDLE_P99_FACTOR = 1.5  # GET p99 with the idle connections open, over its p99 without them
 
 
 def ready(url, start_file, timeout):
@@ -94,11 +111,12 @@ def process_ticks(pid, with_children=False):
     return ticks, int(fields[1])
 
 
-def cpu(service_pid, postmaster_pid):
-    """Prints `service_ticks postgres_ticks busy_ticks total_ticks`: the service's CPU time, all of
-    PostgreSQL's (the postmaster, its live children, and the children it has reaped), and the
+def cpu(server_pids, postmaster_pid):
+    """Prints `server_ticks postgres_ticks busy_ticks total_ticks`: the CPU time of the server measured
+    (the service, or the processes of an anchor server: SERVER_PIDS is a comma-separated list, summed),
+    all of PostgreSQL's (the postmaster, its live children, and the children it has reaped), and the
     machine's busy and total time from /proc/stat."""
-    service, _ = process_ticks(service_pid)
+    service = sum(process_ticks(pid)[0] for pid in server_pids.split(",") if pid)
     postgres, _ = process_ticks(postmaster_pid, with_children=True)
     for entry in os.listdir("/proc"):
         if entry.isdigit():
@@ -205,7 +223,12 @@ def read_server_latency(log_path, range_path):
                 continue
             if number >= bounds[1]:
                 break
-            last = line.rsplit(" ", 1)[-1].strip()
+            # `... info METHOD ROUTE STATUS 1.2ms [key=<fingerprint>]`; requests that ended early carry
+            # a note after it and are left out.
+            fields = line.split()
+            if fields and fields[-1].startswith("key="):
+                fields.pop()
+            last = fields[-1] if fields else ""
             if " info " in line and last.endswith("ms"):
                 try:
                     durations.append(float(last[:-2]))
@@ -288,6 +311,8 @@ def fmt(value, digits=1):
         return "-"
     if isinstance(value, str):
         return value
+    if isinstance(value, int):
+        return f"{value:,}"
     if abs(value) >= 1000:
         return f"{value:,.0f}"
     return f"{value:.{digits}f}"
@@ -297,55 +322,89 @@ def mib(kib):
     return f"{int(kib) / 1024:.1f} MiB" if kib not in (None, "") else "-"
 
 
+def row_order(connections):
+    """(operation, label, clients) in the table's order: at each client count GET by id and then the
+    anchors' rows (measured right after it), then every other operation."""
+    labels = dict(OPERATIONS)
+    for clients in connections:
+        yield "get", labels["get"], clients
+        for op, label in ANCHORS:
+            yield op, label, clients
+    for op, label in OPERATIONS:
+        if op != "get":
+            for clients in ([1] if op == "stream" else connections):
+                yield op, label, clients
+
+
+def read_service_run(run_dir, prefix, clients):
+    """A wrk run against the service: its figures, CPU per request, wrk's consistency and the service's
+    own access-log latency over the run."""
+    service = read_wrk(prefix + ".wrk")
+    if service:
+        service["cpu"] = read_cpu(prefix + ".cpu", service.get("requests"))
+        check_latency_consistency(service, clients)
+        service.update(read_server_latency(os.path.join(run_dir, "service.log"), prefix + ".loglines"))
+    return service
+
+
 def build(run_dir):
     meta = read_meta(run_dir)
     runs = os.path.join(run_dir, "runs")
     docs = int(meta.get("docs", "0"))
     connections = [int(c) for c in meta.get("connections", "1 32").split()]
+    anchor_ops = {op for op, _ in ANCHORS}
     rows = []
-    for op, label in OPERATIONS:
-        for clients in ([1] if op == "stream" else connections):
-            prefix = os.path.join(runs, f"{op}_c{clients}")
-            service = read_curl(prefix + ".curl") if op == "stream" else read_wrk(prefix + ".wrk")
-            pgbench = read_pgbench(prefix)
-            if service is None and pgbench is None:
-                continue
+    get_tps = {}  # pgbench's GET by id tps per client count: the anchors' ceiling too
+    for op, label, clients in row_order(connections):
+        prefix = os.path.join(runs, f"{op}_c{clients}")
+        if op == "stream":
+            service = read_curl(prefix + ".curl")
             if service:
                 service["cpu"] = read_cpu(prefix + ".cpu", service.get("requests"))
-                if op != "stream":
-                    check_latency_consistency(service, clients)
-                    service.update(read_server_latency(os.path.join(run_dir, "service.log"), prefix + ".loglines"))
-            if pgbench:
-                pgbench["cpu"] = read_cpu(prefix + ".pgcpu", pgbench.get("transactions"))
-            ratio = None
-            if service and pgbench and pgbench.get("tps"):
-                ratio = service["rps"] / pgbench["tps"]
-            row = {
-                "operation": op,
-                "label": label,
-                "connections": clients,
-                "service": service,
-                "pgbench": pgbench,
-                "ratio": ratio,
-                "checks": [],
-            }
-            if clients == 32 and op in ("get", "insert"):
-                row["checks"].append({
-                    "target": f"ratio >= {RATIO_TARGET:.2f}",
-                    "pass": ratio is not None and ratio >= RATIO_TARGET,
-                })
-            if op == "find_ids":
-                row["checks"].append({
-                    "target": f"ratio >= {FIND_IDS_RATIO_TARGET:.2f}",
-                    "pass": ratio is not None and ratio >= FIND_IDS_RATIO_TARGET,
-                })
-            if clients == 32 and op not in ("stream", "find_ids") and service:
-                row["checks"].append({
-                    "target": f"p99 < {P99_TARGET_MS:g} ms",
-                    "pass": (service.get("p99_ms") is not None and service["p99_ms"] < P99_TARGET_MS
-                             and service.get("latency_consistent", True)),
-                })
-            rows.append(row)
+        elif op in anchor_ops:
+            # An anchor server: its own processes' CPU (the .cpu files), no access log.
+            service = read_wrk(prefix + ".wrk")
+            if service:
+                service["cpu"] = read_cpu(prefix + ".cpu", service.get("requests"))
+                check_latency_consistency(service, clients)
+        else:
+            service = read_service_run(run_dir, prefix, clients)
+        pgbench = None if op in anchor_ops else read_pgbench(prefix)
+        if service is None and pgbench is None:
+            continue
+        if pgbench:
+            pgbench["cpu"] = read_cpu(prefix + ".pgcpu", pgbench.get("transactions"))
+            if op == "get":
+                get_tps[clients] = pgbench.get("tps")
+        ceiling = get_tps.get(clients) if op in anchor_ops else (pgbench or {}).get("tps")
+        ratio = service["rps"] / ceiling if service and ceiling else None
+        row = {
+            "operation": op,
+            "label": label,
+            "connections": clients,
+            "service": service,
+            "pgbench": pgbench,
+            "ratio": ratio,
+            "anchor": op in anchor_ops,
+            "checks": [],
+        }
+        if clients == 32 and op in ("get", "insert"):
+            row["checks"].append({
+                "target": f"ratio >= {RATIO_TARGET:.2f}",
+                "pass": ratio is not None and ratio >= RATIO_TARGET,
+            })
+        if op == "find_ids":
+            row["checks"].append({
+                "target": f"ratio >= {FIND_IDS_RATIO_TARGET:.2f}",
+                "pass": ratio is not None and ratio >= FIND_IDS_RATIO_TARGET,
+            })
+        if clients == 32 and op not in ("stream", "find_ids") and op not in anchor_ops and service:
+            row["checks"].append({
+                "target": f"p99 < {P99_TARGET_MS:g} ms",
+                "pass": (service.get("p99_ms") is not None and service["p99_ms"] < P99_TARGET_MS
+                         and service.get("latency_consistent", True)),
+            })
+        rows.append(row)
 
     targets = []
     for row in rows:
@@ -377,7 +436,8 @@ def build(run_dir):
             "pass": int(peak) < RSS_TARGET_KIB,
         })
     errors = [
-        f"{row['label']} at {row['connections']} connections: service {row['service']['errors']}"
+        f"{row['label']} at {row['connections']} connections: "
+        f"{'server' if row['anchor'] else 'service'} {row['service']['errors']}"
         for row in rows if row["service"] and row["service"]["error_count"]
     ] + [
         f"{row['label']} at {row['connections']} connections: pgbench {row['pgbench']['failed']} failed"
@@ -392,14 +452,122 @@ def build(run_dir):
         "end_hwm_kib": meta.get("end_hwm_kib"),
     }
     memory = {key: int(value) if value else None for key, value in memory.items()}
+    idle = build_idle(run_dir, meta)
+    if idle:
+        targets.extend(idle.pop("targets"))
+        errors.extend(idle.pop("errors"))
     return {
         "meta": meta,
         "rows": rows,
         "memory": memory,
         "start_to_ready_ms": float(meta["start_to_ready_ms"]) if meta.get("start_to_ready_ms") else None,
+        "cpu_service_over_cserver": cpu_service_over_cserver(by_key),
+        "idle_connections": idle,
         "targets": targets,
         "errors": errors,
     }
+
+
+def cpu_service_over_cserver(by_key, clients=32):
+    """The service's CPU per GET by id over cserver.c's, at 32 connections (None unless both ran)."""
+    service = ((by_key.get(("get", clients)) or {}).get("service") or {}).get("cpu") or {}
+    anchor = ((by_key.get(("anchor_cserver", clients)) or {}).get("service") or {}).get("cpu") or {}
+    ours, theirs = service.get("service_us_per_request"), anchor.get("service_us_per_request")
+    if not ours or not theirs:
+        return None
+    return {"connections": clients, "service_us": ours, "cserver_us": theirs, "ratio": ours / theirs}
+
+
+def read_json(path):
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    except (OSError, ValueError):
+        return None
+
+
+def build_idle(run_dir, meta):
+    """The idle keep-alive connections (op idle): GET at idle_clients connections without and with them
+    open, what the opener got, the service's threads and RSS while they were open, and the targets."""
+    if "idle_conns_requested" not in meta:
+        return None
+    runs = os.path.join(run_dir, "runs")
+    clients = int(meta.get("idle_conns_clients", "32"))
+    requested = int(meta["idle_conns_requested"])
+    without = read_service_run(run_dir, os.path.join(runs, f"idle_base_c{clients}"), clients)
+    loaded = read_service_run(run_dir, os.path.join(runs, f"idle_c{clients}"), clients)
+    opener = read_json(os.path.join(runs, "idle_final.json")) or read_json(os.path.join(runs, "idle_ready.json"))
+
+    def number(key):
+        value = meta.get(key)
+        return int(value) if value not in (None, "") else None
+
+    event_loops, worker_threads = number("idle_conns_event_loops"), number("idle_conns_worker_threads")
+    thread_limit = (event_loops + worker_threads + IDLE_THREADS_SLACK
+                    if event_loops is not None and worker_threads is not None else None)
+    idle = {
+        "requested": requested,
+        "connections": clients,
+        "opener": opener,
+        "without": without,
+        "with": loaded,
+        "threads_before": number("idle_conns_threads_before"),
+        "threads_max": number("idle_conns_threads_max"),
+        "threads_limit": thread_limit,
+        "event_loops": event_loops,
+        "worker_threads": worker_threads,
+        "rss_before_kib": number("idle_conns_rss_before_kib"),
+        "rss_max_sampled_kib": number("idle_conns_rss_max_kib"),
+        "hwm_kib": number("idle_conns_hwm_kib"),
+        "hwm_reset": meta.get("idle_conns_hwm_reset") == "yes",
+        "samples": number("idle_conns_samples"),
+        "connection_limit": number("connection_limit"),
+        "connection_timeout_s": number("connection_timeout"),
+        "targets": [],
+        "errors": [],
+    }
+    label = f"{requested:,} idle connections"
+    answered = (opener or {}).get("answered")
+    idle["targets"].append({
+        "target": f"{label} opened, each answered a GET and kept alive",
+        "value": (f"{answered:,} of {requested:,} answered" if answered is not None
+                  else "the opener reported nothing"),
+        "pass": answered == requested,
+    })
+    threads = idle["threads_max"]
+    if thread_limit is not None:
+        idle["targets"].append({
+            "target": f"service threads with {label} open <= {thread_limit} (EVENT_LOOPS {event_loops} "
+                      f"+ WORKER_THREADS {worker_threads} + {IDLE_THREADS_SLACK})",
+            "value": f"max {threads} sampled" if threads is not None else "not sampled",
+            "pass": threads is not None and threads <= thread_limit,
+        })
+    # The peak: the highest sample, or VmHWM when it was reset just before the connections opened.
+    peaks = [idle["rss_max_sampled_kib"]] + ([idle["hwm_kib"]] if idle["hwm_reset"] else [])
+    peaks = [p for p in peaks if p is not None]
+    idle["targets"].append({
+        "target": f"service RSS with {label} open < {IDLE_RSS_TARGET_KIB // 1024} MiB",
+        "value": (f"max sampled {mib(idle['rss_max_sampled_kib'])}, VmHWM {mib(idle['hwm_kib'])}"
+                  + ("" if idle["hwm_reset"] else " (not reset: the service's lifetime peak)")),
+        "pass": bool(peaks) and max(peaks) < IDLE_RSS_TARGET_KIB,
+    })
+    base_p99, idle_p99 = (without or {}).get("p99_ms"), (loaded or {}).get("p99_ms")
+    consistent = all((run or {}).get("latency_consistent", True) for run in (without, loaded))
+    idle["p99_factor"] = idle_p99 / base_p99 if base_p99 and idle_p99 is not None else None
+    # The service's own view (access log), shown beside wrk's; the target is on wrk's p99.
+    base_server, idle_server = (without or {}).get("server_p99_ms"), (loaded or {}).get("server_p99_ms")
+    idle["targets"].append({
+        "target": f"GET p99 at {clients} connections with {label} open <= {IDLE_P99_FACTOR:g}x without",
+        "value": (f"{fmt(idle_p99, 2)} ms against {fmt(base_p99, 2)} ms ({fmt(idle['p99_factor'], 2)}x)"
+                  + ("" if consistent else " (wrk's latencies do not add up; see the warning)")
+                  + (f"; server p99 {fmt(idle_server, 2)} ms against {fmt(base_server, 2)} ms "
+                     f"({idle_server / base_server:.2f}x)" if idle_server and base_server else "")),
+        "pass": idle["p99_factor"] is not None and idle["p99_factor"] <= IDLE_P99_FACTOR and consistent,
+    })
+    for name, run in (("without", without), ("with", loaded)):
+        if run and run["error_count"]:
+            idle["errors"].append(f"GET at {clients} connections {name} {label}: service {run['errors']}")
+    return idle
 
 
 def print_report(result):
@@ -407,7 +575,8 @@ def print_report(result):
     print()
     print(f"docstore benchmark: {int(meta.get('docs', 0)):,} documents ({meta.get('doc_bytes', '?')} bytes as "
           f"JSON text), {meta.get('duration')} s per run after {meta.get('warmup')} s of warm-up, "
-          f"DB_POOL_SIZE={meta.get('pool_size')}, PostgreSQL {meta.get('pg_version', '?')} "
+          f"DB_POOL_SIZE={meta.get('pool_size')}, CONNECTION_LIMIT={meta.get('connection_limit', '?')}, "
+          f"CONNECTION_TIMEOUT={meta.get('connection_timeout', '?')} s, PostgreSQL {meta.get('pg_version', '?')} "
           f"({meta.get('pg_instance', '?')}), {meta.get('cpus', '?')} CPUs, commit {meta.get('commit', '?')}")
     print(f"load average before: {meta.get('loadavg_before', '?')}, after: {meta.get('loadavg_after', '?')} "
           "(other work on the machine skews every figure)")
@@ -446,7 +615,9 @@ def print_report(result):
         print("| " + " | ".join(cells) + " |")
         if index == 0:
             print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
-    print("\nCPU per request (µs; 2 CPUs shared by wrk or pgbench, the service and PostgreSQL):")
+    print_anchor_notes(result)
+    print("\nCPU per request (µs; 2 CPUs shared by wrk or pgbench, the service and PostgreSQL; anchor rows: "
+          "the C server's processes in the service column):")
     header = ["operation", "conns", "service", "PostgreSQL", "busy %", "pgbench run: PostgreSQL", "busy %"]
     table = [header]
     for row in rows:
@@ -467,6 +638,10 @@ def print_report(result):
         print("| " + " | ".join(cells) + " |")
         if index == 0:
             print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    ratio = result["cpu_service_over_cserver"]
+    if ratio:
+        print(f"\nservice CPU per request / cserver.c CPU per request, GET by id at {ratio['connections']} "
+              f"connections: {ratio['service_us']:.1f} / {ratio['cserver_us']:.1f} µs = {ratio['ratio']:.2f}")
     stream = next((row for row in rows if row["operation"] == "stream" and row["service"]), None)
     if stream and stream["service"]["mean_ms"]:
         seconds = stream["service"]["mean_ms"] / 1000
@@ -480,21 +655,92 @@ def print_report(result):
           f"peak over all runs {mib(memory['end_hwm_kib'])}")
     ready_ms = result["start_to_ready_ms"]
     print(f"start to ready (spawn to first /readyz 200): {fmt(ready_ms)} ms")
-    inconsistent = [row for row in rows if row["service"] and not row["service"].get("latency_consistent", True)]
+    if result["idle_connections"]:
+        print_idle(result["idle_connections"])
+    runs = [(row["label"], row["connections"], row["service"]) for row in rows]
+    idle = result["idle_connections"]
+    if idle:
+        runs += [(f"GET by id {name} idle connections", idle["connections"], idle[key])
+                 for name, key in (("without", "without"), ("with", "with"))]
+    inconsistent = [(label, clients, run) for label, clients, run in runs
+                    if run and not run.get("latency_consistent", True)]
     if inconsistent:
         print("\n* wrk's latencies do not add up for these runs (Little's law: its rate times its mean latency")
         print("  exceeds the connections, wg/wrk issue #438), so their p50/p99 are not the service's; rerun them:")
-        for row in inconsistent:
-            print(f"  {row['label']} at {row['connections']} connections: "
-                  f"{row['service']['in_flight']:.1f} requests in flight on {row['connections']}")
+        for label, clients, run in inconsistent:
+            print(f"  {label} at {clients} connections: {run['in_flight']:.1f} requests in flight on {clients}")
     print("\ntargets:")
     for target in result["targets"]:
         print(f"  {'PASS' if target['pass'] else 'FAIL'}  {target['target']}: {target['value']}")
+    if not result["targets"]:
+        print("  none for the operations run")
     if result["errors"]:
         print("\nERRORS (runs with failed requests; their figures are not trustworthy):")
         for line in result["errors"]:
             print(f"  {line}")
     print()
+
+
+def print_anchor_notes(result):
+    """Under the table: what the anchor rows are, or why they are missing."""
+    meta = result["meta"]
+    if meta.get("anchors_skipped"):
+        print(f"\nanchor rows skipped: {meta['anchors_skipped']}")
+    elif any(row["anchor"] for row in result["rows"]):
+        print(f"\nanchor rows: C reference servers from {meta.get('anchors_dir', '?')} (measuring instruments, "
+              f"cc -O2), the same wrk script, ids and key as GET by id, on the same table: cserver.c with "
+              f"THREADS={meta.get('cserver_threads', '?')}; cpipeline.c as {meta.get('cpipeline_procs', '?')} "
+              f"processes on one port (SO_REUSEPORT), PGCONNS={meta.get('cpipeline_pgconns', '?')} each, "
+              "and the same with COALESCE=1; ratio: to the GET by id row's pgbench tps at the same connections")
+    for line in meta.get("anchors_failed", "").split(";"):
+        if line.strip():
+            print(f"  not measured: {line.strip()}")
+
+
+def print_idle(idle):
+    """The idle keep-alive connections section."""
+    opener = idle["opener"] or {}
+    requested = idle["requested"]
+    print(f"\n{requested:,} idle keep-alive connections (scripts/bench/idle_connections.py: each sends one GET "
+          f"with keep-alive, reads the answer, then stays open and silent), the service started with "
+          f"CONNECTION_LIMIT={idle['connection_limit']} and CONNECTION_TIMEOUT={idle['connection_timeout_s']} s:")
+    if opener:
+        errors = ", ".join(f"{name} {count}" for name, count in sorted(opener.get("errors", {}).items()))
+        print(f"  opened {opener.get('opened', 0):,} of {opener.get('requested', requested):,} in "
+              f"{opener.get('open_seconds', 0):.1f} s (source addresses: {', '.join(opener.get('sources', []))}); "
+              f"{opener.get('answered', 0):,} answered 200 and stayed alive"
+              + (f"; errors: {errors}" if errors else ""))
+        if "answered_after" in opener:
+            print(f"  after {opener.get('held_seconds', 0):.1f} s held: {opener.get('closed_while_idle', 0):,} "
+                  f"closed by the service meanwhile, {opener['answered_after']:,} answered a second GET")
+    else:
+        print("  the opener reported nothing (see the bench log)")
+    header = [f"GET by id, {idle['connections']} conns", "req/s", "p50 ms", "p99 ms", "server p99", "errors",
+              "service µs/req"]
+    table = [header]
+    for name, run in (("without idle connections", idle["without"]),
+                      (f"with {requested:,} idle open", idle["with"])):
+        run = run or {}
+        table.append([
+            name,
+            fmt(run.get("rps")),
+            fmt(run.get("p50_ms"), 2),
+            fmt(run.get("p99_ms"), 2) + ("" if run.get("latency_consistent", True) else " *"),
+            fmt(run.get("server_p99_ms"), 2),
+            str(run.get("error_count", "-")) if run else "-",
+            fmt((run.get("cpu") or {}).get("service_us_per_request")),
+        ])
+    widths = [max(len(line[i]) for line in table) for i in range(len(header))]
+    for index, line in enumerate(table):
+        cells = [cell.ljust(widths[i]) if i == 0 else cell.rjust(widths[i]) for i, cell in enumerate(line)]
+        print("  | " + " | ".join(cells) + " |")
+        if index == 0:
+            print("  |" + "|".join("-" * (w + 2) for w in widths) + "|")
+    print(f"  service threads: {fmt(idle['threads_before'])} before, max {fmt(idle['threads_max'])} while open "
+          f"({fmt(idle['samples'])} samples of /proc status, every 100 ms, from opening to the end of the run)")
+    print(f"  service RSS: {mib(idle['rss_before_kib'])} before, max sampled {mib(idle['rss_max_sampled_kib'])} "
+          f"while open; VmHWM {mib(idle['hwm_kib'])}"
+          + (" (reset just before opening)" if idle["hwm_reset"] else " (the service's lifetime peak)"))
 
 
 def report(run_dir, json_file=None):
