@@ -88,6 +88,45 @@ import Testing
         #expect(try client.call("GET", "/customers/\(other)?count=exact").object["total_count"] as? Int == 6)
     }
 
+    /// Reads of one collection that arrive together share a statement (point reads are coalesced): each
+    /// still gets its own document, a missing one its own 404, and a repeated id the same document twice.
+    @Test func readsArrivingTogetherEachGetTheirOwnDocument() throws {
+        let service = TestService.shared
+        let first = TestService.uniqueCollection("together")
+        let second = TestService.uniqueCollection("together")
+        let client = service.client()
+        for collection in [first, second] {
+            let documents = (0..<40).map { #"{"id": "d\#($0)", "in": "\#(collection)", "n": \#($0)}"# }
+            #expect(
+                try client.call("POST", "/sessions/\(collection)", json: "[\(documents.joined(separator: ","))]").status
+                    == 201)
+        }
+        // 40 present ids, 8 missing ones, a repeated one, over two collections, all sent before any is read.
+        var targets: [(collection: String, id: String)] = []
+        for index in 0..<40 { targets.append((index % 2 == 0 ? first : second, "d\(index)")) }
+        for index in 0..<8 { targets.append((first, "missing\(index)")) }
+        targets.append((second, "d1"))
+        targets.append((second, "d1"))
+        var sockets: [RawSocket] = []
+        for target in targets {
+            let socket = try #require(RawSocket.connect(port: service.port))
+            sockets.append(socket)
+        }
+        for (socket, target) in zip(sockets, targets) {
+            try socket.send(RawSocket.request("GET", "/sessions/\(target.collection)/\(target.id)", port: service.port))
+        }
+        for (socket, target) in zip(sockets, targets) {
+            let response = try socket.readResponse(timeout: 30)
+            if target.id.hasPrefix("missing") {
+                #expect(response.status == 404, "\(target): \(response.text)")
+            } else {
+                #expect(response.status == 200, "\(target): \(response.text)")
+                #expect(response.object["id"] as? String == target.id)
+                #expect(response.object["in"] as? String == target.collection)
+            }
+        }
+    }
+
     @Test func idleConnectionIsClosedAfterConnectionTimeout() throws {
         let (process, port) = try ServiceProcess.serve(
             schema: TestPostgres.uniqueSchema("idle"), extra: ["CONNECTION_TIMEOUT": "1"])

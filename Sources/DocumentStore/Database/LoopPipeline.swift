@@ -4,7 +4,8 @@ import EventLoop
 /// one request (its statements and a Sync, in pipeline mode) at a time, so a statement that waits for a
 /// lock or runs long holds up no other request; requests wait in order for a free connection, and more
 /// connections are opened, up to `limit`, while requests wait. Point reads of one collection that wait at
-/// the same time go to PostgreSQL as one statement.
+/// the same time go to PostgreSQL as one statement, and while one such statement runs the next reads of
+/// that collection gather for the one after it: under load, fewer and larger statements.
 ///
 /// Everything here runs on the loop's thread; connections are opened on a worker (a blocking connect)
 /// and handed over.
@@ -52,6 +53,10 @@ final class LoopPipeline: @unchecked Sendable {
     private var waitingHead = 0
     /// The waiting point reads of each collection, which later point reads join.
     private var waitingPointReads: [TableNames: PointReads] = [:]
+    /// Collections with a point-read statement running.
+    private var pointReadsRunning: Set<TableNames> = []
+    /// Point reads gathering while their collection's statement runs; queued when it returns.
+    private var heldPointReads: [TableNames: PointReads] = [:]
     /// Connections with bytes to send at the end of the turn.
     private var unflushed: [PipelinedConnection] = []
     /// No connection is opened before this, after a failed attempt.
@@ -90,14 +95,19 @@ final class LoopPipeline: @unchecked Sendable {
 
     /// Reads the row of `id`, in one statement with the other point reads of its collection that wait.
     func pointRead(_ id: String, in collection: DocumentCollection, deliver: @escaping PointReadDelivery) {
-        if let reads = waitingPointReads[collection.names] {
+        let table = collection.names
+        if let reads = waitingPointReads[table] ?? heldPointReads[table] {
             reads.waiting.append((id, deliver))
             return
         }
         let reads = PointReads(collection: collection)
         reads.waiting.append((id, deliver))
-        waitingPointReads[collection.names] = reads
-        enqueue(.pointReads(reads))
+        if pointReadsRunning.contains(table) {
+            heldPointReads[table] = reads
+        } else {
+            waitingPointReads[table] = reads
+            enqueue(.pointReads(reads))
+        }
     }
 
     /// Closes every connection; requests in flight or waiting fail.
@@ -108,6 +118,9 @@ final class LoopPipeline: @unchecked Sendable {
         for connection in open { connection.close() }
         let lost = DatabaseError(kind: .poolClosed, detail: "")
         while let next = dequeue() { fail(next.work, lost) }
+        let held = heldPointReads.values
+        heldPointReads.removeAll()
+        for reads in held { fail(.pointReads(reads), lost) }
     }
 
     private func enqueue(_ work: Work) {
@@ -158,12 +171,15 @@ final class LoopPipeline: @unchecked Sendable {
             }
         case .pointReads(let reads):
             let table = reads.collection.table
+            let names = reads.collection.names
             let ids = reads.waiting.map(\.id)
             let query: SQLQuery = """
                 SELECT \(table.selection) FROM \(table.name.sql) WHERE id = ANY(\(bind: ArrayLiteral.text(ids))::text[])
                 """
-            connection.send([PipelineStatement(query: query, reusable: true)]) { result in
+            pointReadsRunning.insert(names)
+            connection.send([PipelineStatement(query: query, reusable: true)]) { [weak self] result in
                 finished()
+                self?.pointReadsReturned(names)
                 switch result {
                 case .success(let results):
                     var rows: [String: [String?]] = [:]
@@ -177,6 +193,14 @@ final class LoopPipeline: @unchecked Sendable {
             }
         }
         unflushed.append(connection)
+    }
+
+    /// The point reads that gathered while `table`'s statement ran take their turn.
+    private func pointReadsReturned(_ table: TableNames) {
+        pointReadsRunning.remove(table)
+        guard let held = heldPointReads.removeValue(forKey: table) else { return }
+        waitingPointReads[table] = held
+        enqueue(.pointReads(held))
     }
 
     private func fail(_ work: Work, _ error: DatabaseError) {
