@@ -108,9 +108,8 @@ import Testing
         targets.append((second, "d1"))
         targets.append((second, "d1"))
         var sockets: [RawSocket] = []
-        for target in targets {
-            let socket = try #require(RawSocket.connect(port: service.port))
-            sockets.append(socket)
+        for _ in targets {
+            sockets.append(try #require(RawSocket.connect(port: service.port)))
         }
         for (socket, target) in zip(sockets, targets) {
             try socket.send(RawSocket.request("GET", "/sessions/\(target.collection)/\(target.id)", port: service.port))

@@ -41,8 +41,7 @@ final class PipelinedConnection {
     /// Statement texts whose preparation is under way.
     private var preparing: Set<String> = []
     private static let preparedStatementLimit = 512
-    private var entries: [Entry] = []
-    private var head = 0
+    private var entries = FIFO<Entry>()
     private var waitingToWrite = false
     private(set) var isBroken = false
     /// Called once when the connection breaks; it is then unusable.
@@ -68,7 +67,7 @@ final class PipelinedConnection {
     }
 
     /// Requests sent and not yet answered.
-    var inFlight: Int { entries.count - head }
+    var inFlight: Int { entries.count }
 
     /// Sends `statements` followed by a Sync; `completion` gets their results in order, or the first error.
     /// The bytes leave at the next `flush`.
@@ -148,33 +147,28 @@ final class PipelinedConnection {
             broke()
             return
         }
-        while head < entries.count {
+        while let current = entries.first {
             if PQisBusy(handle) == 1 { return }
             guard let result = PQgetResult(handle) else {
                 // The end of one query's results.
-                guard entries[head].ended < entries[head].queries.count else { return }
-                entries[head].ended += 1
+                guard current.ended < current.queries.count else { return }
+                entries.updateFirst { $0.ended += 1 }
                 continue
             }
             defer { PQclear(result) }
             let status = PQresultStatus(result)
             if status == PGRES_PIPELINE_SYNC {
-                let entry = entries[head]
-                head += 1
-                if head == entries.count {
-                    entries.removeAll(keepingCapacity: true)
-                    head = 0
-                }
-                if let error = entry.error {
-                    entry.completion(.failure(error))
+                _ = entries.popFirst()
+                if let error = current.error {
+                    current.completion(.failure(error))
                 } else {
-                    entry.completion(.success(entry.results))
+                    current.completion(.success(current.results))
                 }
                 continue
             }
-            let position = entries[head].ended
-            guard position < entries[head].queries.count else { continue }
-            let query = entries[head].queries[position]
+            let position = current.ended
+            guard position < current.queries.count else { continue }
+            let query = current.queries[position]
             if status == PGRES_PIPELINE_ABORTED {
                 if case .prepare(let text, _) = query { preparing.remove(text) }
                 continue
@@ -183,14 +177,14 @@ final class PipelinedConnection {
             case .success(let outcome):
                 switch query {
                 case .statement:
-                    entries[head].results.append(outcome)
+                    entries.updateFirst { $0.results.append(outcome) }
                 case .prepare(let text, let name):
                     preparing.remove(text)
                     preparedNames[text] = name
                 }
             case .failure(let error):
                 if case .prepare(let text, _) = query { preparing.remove(text) }
-                if entries[head].error == nil { entries[head].error = error }
+                if current.error == nil { entries.updateFirst { $0.error = error } }
             }
         }
         if PQstatus(handle) != CONNECTION_OK { broke() }
@@ -206,9 +200,6 @@ final class PipelinedConnection {
     }
 
     private func failAll(_ error: DatabaseError) {
-        let waiting = entries[head...]
-        entries.removeAll()
-        head = 0
-        for entry in waiting { entry.completion(.failure(error)) }
+        for entry in entries.removeAll() { entry.completion(.failure(error)) }
     }
 }
