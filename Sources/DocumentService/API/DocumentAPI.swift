@@ -89,7 +89,12 @@ public struct DocumentAPI: HTTPHandler {
         }
         guard request.body.count <= Self.largestBodyParsedOnLoop else {
             // Parsing a large body would hold up every other connection of the loop.
-            workers.submit { self.perform(accepted, request, on: loop, mode: .worker, reply: reply) }
+            workers.submit {
+                self.perform(accepted, request, on: loop, mode: .worker, reply: reply)
+                // The parsed body (megabytes for a filter of 10,000 clauses) was freed into this worker's
+                // heap arena, where it would stay.
+                HeapMemory.releaseFree()
+            }
             return
         }
         perform(accepted, request, on: loop, mode: .loop, reply: reply)
