@@ -134,9 +134,19 @@ final class LoopDaemon: @unchecked Sendable {
     /// Bytes handed to a streamed response's reader at a time.
     fileprivate static let streamBlockSize = 64 * 1024
 
+    /// Runs the daemon, and again while it asks to at once (a reply just sent leaves its connection to
+    /// finish the request and read the next), a few times: the loop would otherwise take a whole turn,
+    /// an `epoll_wait` included, for each of those steps.
     private func runDaemon() {
-        if let daemon { MHD_run(daemon) }
+        guard let daemon else { return }
+        MHD_run(daemon)
+        for _ in 0..<Self.immediateReruns where docstore_mhd_timeout_ms(daemon, 1) == 0 {
+            MHD_run(daemon)
+        }
     }
+
+    /// How many times at most one turn runs the daemon again because it asked to.
+    private static let immediateReruns = 2
 
     // MARK: Request life cycle, on the loop
 
