@@ -561,6 +561,8 @@ ok
 call "POST $P:find (bad filter)" POST "$P:find" key '{"where":{"kind":{"$in":"message"}}}'
 expect_status 400
 expect_json '.error.code == "invalid_filter"'
+expect_header X-Request-Id '^[A-Za-z0-9._:-]{1,128}$'
+expect_json --arg id "$(header X-Request-Id)" '.error.request_id == $id'
 ok
 
 call "GET $P?cursor=<garbage>" GET "$P?limit=1&cursor=not-a-cursor" key

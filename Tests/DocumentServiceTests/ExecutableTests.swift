@@ -367,7 +367,7 @@ import Testing
         }
 
         let accessLine = try Regex(
-            #"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z info (GET|POST|PUT|PATCH|DELETE) \S+ \d{3} \d+\.\dms( key=[0-9a-f]{8})?$"#
+            #"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z info (GET|POST|PUT|PATCH|DELETE) \S+ \d{3} \d+\.\dms id=[A-Za-z0-9._:-]{1,128}( key=[0-9a-f]{8})?$"#
         )
         // `printf %s test-service-key-0123456789 | sha256sum | cut -c1-8`: the key's fingerprint.
         let fingerprint = "key=\(TestService.keyFingerprint)"

@@ -376,7 +376,7 @@ final class WriteLog: @unchecked Sendable {
             code: response.errorCode,
             retryAfter: response.header("Retry-After"),
             hasErrorShape: response.header("Content-Type")?.hasPrefix("application/json") == true
-                && Set(response.object.keys) == ["error"] && error.map { Set($0.keys) } == ["code", "message"],
+                && Set(response.object.keys) == ["error"] && error.map { Set($0.keys) } == ["code", "message", "request_id"],
             body: response.text,
             time: Date()
         )

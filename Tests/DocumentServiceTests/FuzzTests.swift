@@ -161,7 +161,8 @@ enum Fuzz {
         if response.status >= 400 {
             guard response.header("Content-Type")?.lowercased().hasPrefix("application/json") == true,
                 let object = response.json as? [String: Any], Set(object.keys) == ["error"],
-                let error = object["error"] as? [String: Any], Set(error.keys) == ["code", "message"],
+                let error = object["error"] as? [String: Any], Set(error.keys) == ["code", "message", "request_id"],
+                error["request_id"] as? String == response.header("X-Request-Id"),
                 let code = error["code"] as? String,
                 code.range(of: "^[a-z][a-z0-9]*(_[a-z0-9]+)*$", options: .regularExpression) != nil,
                 (error["message"] as? String)?.isEmpty == false

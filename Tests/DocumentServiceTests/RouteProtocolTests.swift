@@ -423,7 +423,8 @@ enum RouteCheck {
         expectErrorShape(response, sourceLocation: sourceLocation)
     }
 
-    /// `{"error":{"code":"snake_case","message":"..."}}`, `Content-Type: application/json`, no key.
+    /// `{"error":{"code":"snake_case","message":"...","request_id":"<X-Request-Id>"}}`,
+    /// `Content-Type: application/json`, no key.
     static func expectErrorShape(_ response: HTTPClient.Response, sourceLocation: SourceLocation = #_sourceLocation) {
         #expect(
             response.header("Content-Type")?.lowercased().hasPrefix("application/json") == true,
@@ -434,7 +435,13 @@ enum RouteCheck {
         #expect(object.map { Set($0.keys) } == ["error"], "body: \(response.text)", sourceLocation: sourceLocation)
         let error = object?["error"] as? [String: Any]
         #expect(
-            error.map { Set($0.keys) } == ["code", "message"], "body: \(response.text)", sourceLocation: sourceLocation)
+            error.map { Set($0.keys) } == ["code", "message", "request_id"], "body: \(response.text)",
+            sourceLocation: sourceLocation)
+        let requestID = error?["request_id"] as? String
+        #expect(
+            requestID != nil && requestID == response.header("X-Request-Id"),
+            "request_id \(requestID ?? "none"), X-Request-Id \(response.header("X-Request-Id") ?? "none")",
+            sourceLocation: sourceLocation)
         let code = error?["code"] as? String ?? ""
         #expect(
             code.range(of: "^[a-z][a-z0-9]*(_[a-z0-9]+)*$", options: .regularExpression) != nil,

@@ -43,15 +43,10 @@ struct APIError: Error {
     var isServerFault: Bool { status >= 500 && status != 503 }
 
     func response(route: String) -> HTTPResponse {
-        var body = Array(#"{"error":{"code":"#.utf8)
-        body.append(contentsOf: JSONText.quoted(code).utf8)
-        body.append(contentsOf: #","message":"#.utf8)
-        body.append(contentsOf: JSONText.quoted(message).utf8)
-        body.append(contentsOf: "}}".utf8)
-        return HTTPResponse(
+        HTTPResponse(
             status: status,
             headers: [("Content-Type", "application/json")] + headers,
-            body: .bytes(body),
+            body: .error(code: code, message: message),
             route: route
         )
     }

@@ -2,6 +2,9 @@
 public struct HTTPResponse: Sendable {
     public enum Body: Sendable {
         case bytes([UInt8])
+        /// An error answer, `{"error": {"code", "message", "request_id"}}`, written once the request's id is
+        /// known.
+        case error(code: String, message: String)
         /// Sent with chunked transfer encoding as the stream produces it.
         case stream(any ResponseStream)
     }
@@ -38,4 +41,18 @@ public enum ResponseChunk: Sendable {
     case end
     /// The body cannot be completed; the connection is closed so the client sees it was cut short.
     case failed(reason: String)
+}
+
+extension HTTPResponse {
+    /// The JSON of an error answer.
+    static func errorBody(code: String, message: String, requestID: String) -> [UInt8] {
+        var body = Array(#"{"error":{"code":"#.utf8)
+        body.append(contentsOf: JSONText.quoted(code).utf8)
+        body.append(contentsOf: #","message":"#.utf8)
+        body.append(contentsOf: JSONText.quoted(message).utf8)
+        body.append(contentsOf: #","request_id":"#.utf8)
+        body.append(contentsOf: JSONText.quoted(requestID).utf8)
+        body.append(contentsOf: "}}".utf8)
+        return body
+    }
 }

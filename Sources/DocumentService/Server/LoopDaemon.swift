@@ -38,6 +38,7 @@ final class LoopDaemon: @unchecked Sendable {
     private var epollDescriptor: Int32 = -1
     /// Suspended connections, to resume before the daemon stops (libmicrohttpd requires it).
     private var suspended: [ObjectIdentifier: RequestState] = [:]
+    private var requestIDs = RequestIDGenerator()
     /// Where libmicrohttpd sends its own messages; lives as long as the daemon.
     private let logger: UnsafeMutablePointer<docstore_mhd_logger>
     /// The retain that keeps this object alive while libmicrohttpd may call back into it.
@@ -186,6 +187,7 @@ final class LoopDaemon: @unchecked Sendable {
         state.method = method
         state.connection = connection
         let headers = headers(of: connection)
+        state.requestID = RequestID.sane(headers["x-request-id"]) ?? requestIDs.next()
         let declared = headers["content-length"].flatMap { Int($0) }
         let head = RequestHead(method: method, target: state.target, headers: headers, declaredLength: declared)
         let decision: HeadDecision
@@ -284,6 +286,9 @@ final class LoopDaemon: @unchecked Sendable {
             state.method == nil
             ? "(malformed request) - \(rounded)ms"
             : "\(state.method ?? "-") \(state.route) \(state.status.map(String.init) ?? "-") \(rounded)ms"
+        if let id = state.requestID {
+            line += " id=\(id)"
+        }
         if let key = state.keyFingerprint {
             line += " key=\(key)"
         }
@@ -303,16 +308,14 @@ final class LoopDaemon: @unchecked Sendable {
         state.status = response.status
         state.route = response.route
         state.keyFingerprint = response.keyFingerprint
+        let requestID = state.requestID ?? requestIDs.next()
+        state.requestID = requestID
         let created: OpaquePointer?
         switch response.body {
         case .bytes(let bytes):
-            created = bytes.withUnsafeBytes { buffer in
-                MHD_create_response_from_buffer(
-                    buffer.count,
-                    UnsafeMutableRawPointer(mutating: buffer.baseAddress),
-                    .RESPMEM_MUST_COPY
-                )
-            }
+            created = Self.bufferResponse(bytes)
+        case .error(let code, let message):
+            created = Self.bufferResponse(HTTPResponse.errorBody(code: code, message: message, requestID: requestID))
         case .stream(let stream) where state.method == "HEAD":
             // libmicrohttpd 0.9.75 ends a chunked answer to HEAD with the last-chunk bytes, which the
             // client would read as the start of its next response. Without chunked framing nothing
@@ -341,10 +344,21 @@ final class LoopDaemon: @unchecked Sendable {
         for (name, value) in response.headers {
             MHD_add_response_header(created, name, value)
         }
+        MHD_add_response_header(created, "X-Request-Id", requestID)
         if context.draining.load(ordering: .relaxed) {
             MHD_add_response_header(created, "Connection", "close")
         }
         return MHD_queue_response(connection, UInt32(response.status), created)
+    }
+
+    private static func bufferResponse(_ bytes: [UInt8]) -> OpaquePointer? {
+        bytes.withUnsafeBytes { buffer in
+            MHD_create_response_from_buffer(
+                buffer.count,
+                UnsafeMutableRawPointer(mutating: buffer.baseAddress),
+                .RESPMEM_MUST_COPY
+            )
+        }
     }
 
     private func headers(of connection: OpaquePointer) -> HTTPHeaders {
@@ -407,6 +421,8 @@ private final class RequestState: @unchecked Sendable {
     var status: Int?
     var route = "-"
     var keyFingerprint: String?
+    /// Set from the headers, or when a response is queued for a request that never got that far.
+    var requestID: String?
 
     init(target: String) {
         self.target = target

@@ -165,3 +165,52 @@ async def test_errors_carry_code_and_status(sessions_db: SupabaseDocumentDatabas
         await things._http.request("GET", "/sessions/things/nope", idempotent=True)
     assert (missing.value.status, missing.value.code) == (404, "document_not_found")
     assert "GET /sessions/things/nope: 404 document_not_found" in str(missing.value)
+
+
+async def test_errors_carry_the_request_id_the_service_logged(
+    sessions_db: SupabaseDocumentDatabase,
+) -> None:
+    things = await sessions_db.get_or_create_collection("things", dict, identity_loader)  # type: ignore[arg-type]
+    ids = []
+    for _ in range(2):
+        with pytest.raises(NotFoundError) as missing:
+            await things._http.request("GET", "/sessions/things/nope", idempotent=True)
+        request_id = missing.value.request_id
+        assert request_id is not None and len(request_id) == 32 and int(request_id, 16) >= 0
+        assert f"(request {request_id})" in str(missing.value)
+        ids.append(request_id)
+    assert ids[0] != ids[1]
+
+
+async def test_one_request_id_per_call_kept_across_its_retries(logger: Logger) -> None:
+    sent: list[str] = []
+    empty = {"items": [], "total_count": 0, "has_more": False, "next_cursor": None}
+    # Opening, opening the collection, then a find answered after two 503s, then another find.
+    answers: list[Any] = [empty, {"versions": []}, 503, 503, empty, empty]
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        sent.append(request.headers["x-request-id"])
+        answer = answers.pop(0)
+        if answer == 503:
+            return httpx.Response(
+                503,
+                headers={"Retry-After": "0"},
+                json={"error": {"code": "database_unavailable", "message": "Unreachable."}},
+            )
+        return httpx.Response(200, json=answer)
+
+    database = SupabaseDocumentDatabase(
+        logger,
+        url="http://docstore.invalid",
+        key="k" * 32,
+        table_prefix="parlant_sessions_",
+        transport=httpx.MockTransport(handle),
+    )
+    async with database:
+        things = await database.get_collection("things", dict, identity_loader)  # type: ignore[arg-type]
+        sent.clear()
+        await things.find({"a": 1})  # type: ignore[dict-item]
+        await things.find({"a": 1})  # type: ignore[dict-item]
+    # A find retried twice after 503 kept its id; the next find has its own.
+    assert len(sent) == 4 and sent[0] == sent[1] == sent[2] and sent[3] != sent[0]
+    assert all(len(one) == 32 for one in sent)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -141,7 +142,12 @@ class HTTPClient:
         client = self._client
         assert client is not None
         content = None if body is None else encode_json(body, what="request body")
-        headers = {"Content-Type": "application/json"} if content is not None else None
+        # One id per call, kept across its retries, so the service's log lines for it can be found
+        # from the exception.
+        request_id = uuid.uuid4().hex
+        headers = {"X-Request-Id": request_id}
+        if content is not None:
+            headers["Content-Type"] = "application/json"
         attempt = 0
         while True:
             try:
@@ -158,6 +164,7 @@ class HTTPClient:
                     method=method,
                     path=path,
                     maybe_applied=False,
+                    request_id=request_id,
                 ) from error
             except httpx.TransportError as error:
                 if idempotent and attempt < self._retry.max_retries:
@@ -175,6 +182,7 @@ class HTTPClient:
                     method=method,
                     path=path,
                     maybe_applied=not idempotent,
+                    request_id=request_id,
                 ) from error
 
             status = response.status_code
@@ -196,7 +204,13 @@ class HTTPClient:
         except ValueError:
             body = None
         return error_from_response(
-            response.status_code, body, method=method, path=path, retry_after=retry_after
+            response.status_code,
+            body,
+            method=method,
+            path=path,
+            retry_after=retry_after,
+            request_id=response.headers.get("x-request-id")
+            or response.request.headers.get("x-request-id"),
         )
 
     @staticmethod
@@ -211,4 +225,5 @@ class HTTPClient:
                 status=response.status_code,
                 method=method,
                 path=path,
+                request_id=response.headers.get("x-request-id"),
             ) from None

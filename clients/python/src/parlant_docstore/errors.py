@@ -26,6 +26,8 @@ class DocumentServiceError(SupabaseAdapterError):
         status: the HTTP status, or ``None`` when there was no response.
         message: one sentence saying what went wrong (the service's own when it answered).
         method, path: the request that failed (never the key).
+        request_id: the ``X-Request-Id`` the call was sent with (the service's own when it replaced
+            it), also in the service's log line for the request; ``None`` when nothing was sent.
     """
 
     def __init__(
@@ -36,15 +38,18 @@ class DocumentServiceError(SupabaseAdapterError):
         status: int | None = None,
         method: str | None = None,
         path: str | None = None,
+        request_id: str | None = None,
     ) -> None:
         self.code = code
         self.status = status
         self.message = message
         self.method = method
         self.path = path
+        self.request_id = request_id
         where = f"{method} {path}: " if method and path else ""
         status_text = f"{status} " if status is not None else ""
-        super().__init__(f"{where}{status_text}{code}: {message}")
+        request = f" (request {request_id})" if request_id else ""
+        super().__init__(f"{where}{status_text}{code}: {message}{request}")
 
 
 class ConfigurationError(DocumentServiceError, ValueError):
@@ -61,9 +66,19 @@ class ServiceConnectionError(DocumentServiceError):
     or may not have taken effect.
     """
 
-    def __init__(self, message: str, *, method: str, path: str, maybe_applied: bool) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        method: str,
+        path: str,
+        maybe_applied: bool,
+        request_id: str | None = None,
+    ) -> None:
         self.maybe_applied = maybe_applied
-        super().__init__(message, code="connection_failed", method=method, path=path)
+        super().__init__(
+            message, code="connection_failed", method=method, path=path, request_id=request_id
+        )
 
 
 class InvalidRequestError(DocumentServiceError):
@@ -127,9 +142,12 @@ class ServiceUnavailableError(DocumentServiceError):
         method: str | None = None,
         path: str | None = None,
         retry_after: float | None = None,
+        request_id: str | None = None,
     ) -> None:
         self.retry_after = retry_after
-        super().__init__(message, code=code, status=status, method=method, path=path)
+        super().__init__(
+            message, code=code, status=status, method=method, path=path, request_id=request_id
+        )
 
 
 class ServerError(DocumentServiceError):
@@ -163,8 +181,10 @@ def error_from_response(
     method: str,
     path: str,
     retry_after: float | None = None,
+    request_id: str | None = None,
 ) -> DocumentServiceError:
-    """The exception for an error answer ``{"error": {"code", "message"}}`` (or anything else)."""
+    """The exception for an error answer ``{"error": {"code", "message", "request_id"}}`` (or
+    anything else); ``request_id`` is the one the request carried, used when the body has none."""
     code = f"http_{status}"
     message = "The service answered with an error status and no error description."
     if isinstance(body, Mapping):
@@ -174,11 +194,19 @@ def error_from_response(
                 code = error["code"]
             if isinstance(error.get("message"), str):
                 message = error["message"]
+            if isinstance(error.get("request_id"), str):
+                request_id = error["request_id"]
     if status == 503:
         return ServiceUnavailableError(
-            message, code=code, status=status, method=method, path=path, retry_after=retry_after
+            message,
+            code=code,
+            status=status,
+            method=method,
+            path=path,
+            retry_after=retry_after,
+            request_id=request_id,
         )
     cls = _BY_CODE.get(code) or _BY_STATUS.get(status)
     if cls is None:
         cls = ServerError if status >= 500 else DocumentServiceError
-    return cls(message, code=code, status=status, method=method, path=path)
+    return cls(message, code=code, status=status, method=method, path=path, request_id=request_id)
