@@ -19,7 +19,7 @@ struct Serve: ParsableCommand {
 
     func run() throws {
         let (configuration, serverConfiguration) = Environment.serviceConfiguration()
-        let log = Log()
+        let log = Log(format: serverConfiguration.logFormat)
         // Block the handled signals before any thread starts, so every thread inherits the mask and
         // only `sigtimedwait` below receives them.
         signal(SIGPIPE, SIG_IGN)

@@ -399,6 +399,70 @@ import Testing
         #expect(!output.contains(wrongKey), "a presented key is in the log")
         #expect(!output.contains(secret), "a filter value is in the log")
     }
+
+    @Test func jsonLogsParseLineByLineAndHoldNoSecret() throws {
+        let secret = "zq_json_secret_7"
+        let wrongKey = "wrong-key-zq_jsonkey_31"
+        let schema = TestPostgres.uniqueSchema("jsonlog")
+        defer { DocstoreCommand.dropSchema(schema) }
+        let (process, port) = try ServiceProcess.serve(schema: schema, extra: ["LOG_FORMAT": "json"])
+        let client = HTTPClient(port: port)
+        let created = try client.call("POST", "/sessions/logged", json: #"{"id": "\#(secret)_doc"}"#)
+        #expect(created.status == 201)
+        let missing = try client.call("GET", "/sessions/logged/\(secret)_none", headers: [("X-Request-Id", "trace-json-1")])
+        #expect(missing.status == 404)
+        let found = try client.call("POST", "/sessions/logged:find", json: #"{"where": {"title": "\#(secret)"}}"#)
+        #expect(found.status == 200)
+        let refused = try client.call("GET", "/sessions/logged", key: wrongKey)
+        #expect(refused.status == 401)
+        process.signal(SIGTERM)
+        #expect(process.waitForExit() == 0)
+
+        let output = process.output
+        let lines = output.split(separator: "\n").map(String.init)
+        var requests: [[String: Any]] = []
+        for line in lines {
+            let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+            #expect(object?["time"] is String && object?["level"] is String, "\(line)")
+            if let object, object["request_id"] != nil { requests.append(object) }
+        }
+        #expect(requests.count == 4, "\(output)")
+        for request in requests {
+            for field in ["request_id", "method", "route", "status", "ms"] {
+                #expect(request[field] != nil, "\(field) missing in \(request)")
+            }
+        }
+        let logged404 = requests.first { $0["request_id"] as? String == "trace-json-1" }
+        #expect(logged404?["route"] as? String == "/{store}/{collection}/{id}")
+        #expect(logged404?["status"] as? Int == 404)
+        #expect(logged404?["error"] as? String == "document_not_found")
+        #expect(requests.contains { $0["status"] as? Int == 401 && $0["error"] as? String == "unauthorized" })
+
+        // jq, as a log collector would read it: every line one JSON object.
+        let jq = Process()
+        jq.executableURL = URL(fileURLWithPath: "/usr/bin/jq")
+        jq.arguments = ["if type == \"object\" and (.time | type) == \"string\" then empty else error(\"not a log line\") end"]
+        let input = Pipe()
+        jq.standardInput = input
+        jq.standardOutput = FileHandle.nullDevice
+        try jq.run()
+        input.fileHandleForWriting.write(Data(output.utf8))
+        input.fileHandleForWriting.closeFile()
+        jq.waitUntilExit()
+        #expect(jq.terminationStatus == 0, "jq could not read every line as a log object")
+
+        #expect(!output.contains(TestService.key), "the service key is in the log")
+        #expect(!output.contains(wrongKey), "a presented key is in the log")
+        #expect(!output.contains(secret), "a document id or filter value is in the log")
+    }
+
+    @Test func anUnknownLogFormatExitsTwoNamingIt() throws {
+        let result = try DocstoreCommand.run(
+            ["serve"],
+            environment: ["DATABASE_URL": TestPostgres.url, "SERVICE_KEY": TestService.key, "LOG_FORMAT": "xml"])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("LOG_FORMAT"), "\(result.stderr)")
+    }
 }
 
 // MARK: Helpers

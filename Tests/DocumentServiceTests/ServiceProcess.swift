@@ -49,7 +49,9 @@ final class ServiceProcess: @unchecked Sendable {
         while Date() < deadline {
             if let range = process.output.range(of: "listening on http://127.0.0.1:") {
                 let digits = process.output[range.upperBound...].prefix { $0.isNumber }
-                if let port = Int(digits), process.output[range.upperBound...].dropFirst(digits.count).first == "\n" {
+                // The line ends after the port as text, or the message's string does as JSON.
+                let after = process.output[range.upperBound...].dropFirst(digits.count).first
+                if let port = Int(digits), after == "\n" || after == "\"" {
                     return (process, port)
                 }
             }

@@ -21,6 +21,8 @@ public struct ServerConfiguration: Sendable {
     /// The most PostgreSQL connections each event loop opens for requests, as they need them
     /// (`DB_LOOP_CONNECTIONS`, default 8; 0 sends every database operation to the workers).
     public var databaseConnectionsPerLoop: Int
+    /// How log lines are written (`LOG_FORMAT`: `text`, the default, or `json`).
+    public var logFormat: Log.Format
 
     public init(
         host: String = "0.0.0.0",
@@ -31,7 +33,8 @@ public struct ServerConfiguration: Sendable {
         shutdownGraceSeconds: Int = 25,
         eventLoops: Int = HTTPServer.defaultEventLoops,
         workerThreads: Int? = nil,
-        databaseConnectionsPerLoop: Int = 8
+        databaseConnectionsPerLoop: Int = 8,
+        logFormat: Log.Format = .text
     ) {
         self.host = host
         self.port = port
@@ -42,6 +45,7 @@ public struct ServerConfiguration: Sendable {
         self.eventLoops = eventLoops
         self.workerThreads = workerThreads
         self.databaseConnectionsPerLoop = databaseConnectionsPerLoop
+        self.logFormat = logFormat
     }
 
     /// Reads the variables; every problem found is reported, one line each naming the variable.
@@ -57,8 +61,12 @@ public struct ServerConfiguration: Sendable {
             eventLoops: reader.integer("EVENT_LOOPS", default: HTTPServer.defaultEventLoops, in: 1...64),
             workerThreads: reader.value("WORKER_THREADS") == nil
                 ? nil : reader.integer("WORKER_THREADS", default: 10, in: 1...500),
-            databaseConnectionsPerLoop: reader.integer("DB_LOOP_CONNECTIONS", default: 8, in: 0...64)
+            databaseConnectionsPerLoop: reader.integer("DB_LOOP_CONNECTIONS", default: 8, in: 0...64),
+            logFormat: Log.Format(rawValue: reader.string("LOG_FORMAT", default: "text")) ?? .text
         )
+        if let format = reader.value("LOG_FORMAT"), Log.Format(rawValue: format) == nil {
+            reader.report("LOG_FORMAT: must be text or json")
+        }
         guard reader.problems.isEmpty else { throw ConfigurationError(problems: reader.problems) }
     }
 

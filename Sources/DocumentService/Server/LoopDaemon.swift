@@ -281,21 +281,17 @@ final class LoopDaemon: @unchecked Sendable {
     fileprivate func finish(_ state: RequestState, reason: MHD_RequestTerminationCode) {
         let elapsed = (ContinuousClock.now - state.started).components
         let tenths = elapsed.seconds * 10_000 + (elapsed.attoseconds + 50_000_000_000_000) / 100_000_000_000_000
-        let rounded = "\(tenths / 10).\(tenths % 10)"
-        var line =
-            state.method == nil
-            ? "(malformed request) - \(rounded)ms"
-            : "\(state.method ?? "-") \(state.route) \(state.status.map(String.init) ?? "-") \(rounded)ms"
-        if let id = state.requestID {
-            line += " id=\(id)"
-        }
-        if let key = state.keyFingerprint {
-            line += " key=\(key)"
-        }
-        if reason != .REQUEST_TERMINATED_COMPLETED_OK {
-            line += " (connection ended early: \(Self.describe(reason)))"
-        }
-        context.log(.info, line)
+        context.log.request(
+            RequestLogEntry(
+                requestID: state.requestID,
+                method: state.method,
+                route: state.route,
+                status: state.status,
+                milliseconds: "\(tenths / 10).\(tenths % 10)",
+                keyFingerprint: state.keyFingerprint,
+                errorCode: state.errorCode,
+                endedEarly: reason == .REQUEST_TERMINATED_COMPLETED_OK ? nil : Self.describe(reason)
+            ))
         if state.isSuspended {
             suspended[ObjectIdentifier(state)] = nil
         }
@@ -315,6 +311,7 @@ final class LoopDaemon: @unchecked Sendable {
         case .bytes(let bytes):
             created = Self.bufferResponse(bytes)
         case .error(let code, let message):
+            state.errorCode = code
             created = Self.bufferResponse(HTTPResponse.errorBody(code: code, message: message, requestID: requestID))
         case .stream(let stream) where state.method == "HEAD":
             // libmicrohttpd 0.9.75 ends a chunked answer to HEAD with the last-chunk bytes, which the
@@ -423,6 +420,8 @@ private final class RequestState: @unchecked Sendable {
     var keyFingerprint: String?
     /// Set from the headers, or when a response is queued for a request that never got that far.
     var requestID: String?
+    /// The code of an error answer, for the log.
+    var errorCode: String?
 
     init(target: String) {
         self.target = target

@@ -46,6 +46,11 @@ public struct EnvironmentReader {
         value(name) ?? defaultValue
     }
 
+    /// Records a problem found by the caller; `problem` starts with the variable's name.
+    public mutating func report(_ problem: String) {
+        problems.append(problem)
+    }
+
     /// A whole number in `range`, `defaultValue` when unset.
     public mutating func integer(_ name: String, default defaultValue: Int, in range: ClosedRange<Int>) -> Int {
         guard let text = value(name) else { return defaultValue }
