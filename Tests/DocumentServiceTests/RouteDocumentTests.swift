@@ -84,6 +84,33 @@ import Testing
         #expect(try RouteCheck.rowCount(collection) == 1)
     }
 
+    @Test(arguments: ["version", "creation_utc", "session_id", "customer_id", "agent_id"])
+    func indexedFieldsAreBoundedWithAClearError(_ field: String) throws {
+        let client = TestService.shared.client()
+        let collection = TestService.uniqueCollection()
+        // creation_utc stays a valid timestamp: its fraction of a second carries the length.
+        func value(_ bytes: Int) -> String {
+            field == "creation_utc"
+                ? "2025-01-01T00:00:00." + String(repeating: "1", count: bytes - 26) + "+00:00"
+                : String(repeating: "x", count: bytes)
+        }
+        let fits = try client.call("POST", "/sessions/\(collection)", json: #"{"id": "fits", "\#(field)": "\#(value(1024))"}"#)
+        #expect(fits.status == 201, "\(fits.text)")
+        for bytes in [1025, 500_000] {
+            let tooLong = try client.call(
+                "POST", "/sessions/\(collection)", json: #"{"id": "long", "\#(field)": "\#(value(bytes))"}"#)
+            RouteCheck.expectError(tooLong, status: 400, code: "invalid_document")
+            #expect(tooLong.text.contains(field) && tooLong.text.contains("1024"), "\(tooLong.text)")
+        }
+        let merged = try client.call("PATCH", "/sessions/\(collection)/fits", json: #"{"\#(field)": "\#(value(5000))"}"#)
+        RouteCheck.expectError(merged, status: 400, code: "invalid_document")
+        let upserted = try client.call(
+            "POST", "/sessions/\(collection):updateOne",
+            json: #"{"where": {"id": "new"}, "params": {"\#(field)": "\#(value(5000))"}, "upsert": true}"#)
+        RouteCheck.expectError(upserted, status: 400, code: "invalid_document")
+        #expect(try RouteCheck.rowCount(collection) == 1)
+    }
+
     @Test func insertArrayStoresAllInOrder() throws {
         let client = TestService.shared.client()
         let collection = TestService.uniqueCollection()

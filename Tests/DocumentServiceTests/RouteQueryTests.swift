@@ -281,6 +281,24 @@ import Testing
         #expect(missing.object["document"] is NSNull, "\(missing.text)")
     }
 
+    @Test func findOneTakesAtMost32SortKeys() throws {
+        let client = TestService.shared.client()
+        let collection = TestService.uniqueCollection()
+        try RouteCheck.insert(client, collection, ["id": "a", "n": 1])
+        func body(_ count: Int) -> String {
+            let keys = (0..<count).map { #"["f\#($0)", "asc"]"# }.joined(separator: ",")
+            return #"{"where": {}, "sort": [\#(keys)]}"#
+        }
+        let most = try client.call("POST", "/sessions/\(collection):findOne", json: body(32))
+        #expect(most.status == 200, "\(most.text)")
+        #expect((most.object["document"] as? [String: Any])?["id"] as? String == "a")
+        for count in [33, 333, 5000] {
+            let tooMany = try client.call("POST", "/sessions/\(collection):findOne", json: body(count))
+            RouteCheck.expectError(tooMany, status: 400, code: "invalid_request")
+            #expect(tooMany.text.contains("At most 32"), "\(tooMany.text)")
+        }
+    }
+
     @Test(arguments: [
         RouteErrorCase(#"{"sort": [["n", "up"]]}"#, "invalid_request"),
         RouteErrorCase(#"{"sort": "desc"}"#, "invalid_request"),

@@ -11,8 +11,24 @@ enum NewDocument {
         return object
     }
 
-    /// Checks `id` and `creation_utc` where present (a merge patch may carry either or neither).
+    /// The fields besides `id` that are copied into indexed columns.
+    static let indexedFields = ["version", "creation_utc", "session_id", "customer_id", "agent_id"]
+    /// The most bytes one of `indexedFields` may take as column text: PostgreSQL refuses an index row
+    /// over about 2.7 kB, and a keyset index row also holds `creation_utc` and `id`.
+    static let indexedFieldLimit = 1024
+
+    /// Checks `id`, `creation_utc` and the other indexed fields where present (a merge patch may carry
+    /// any of them or none).
     static func checkFields(of object: JSONObject) throws(DocumentStoreError) {
+        for field in indexedFields {
+            guard let value = object[field], !value.isNull else { continue }
+            let length = value.stringValue?.utf8.count ?? value.serialized.utf8.count
+            guard length <= indexedFieldLimit else {
+                throw .invalidDocument(
+                    "\(field) is copied into an indexed column and may take at most \(indexedFieldLimit) bytes, not \(length)"
+                )
+            }
+        }
         if let id = object["id"] {
             _ = try DocumentID.validate(id)
         }
