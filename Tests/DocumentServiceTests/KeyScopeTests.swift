@@ -161,4 +161,15 @@ import Testing
         RouteCheck.expectError(
             try client.call("POST", "/sessions/x", json: "{}", key: nil), status: 401, code: "unauthorized")
     }
+
+    @Test func twoDifferentValidKeysInOneRequestAreRefused() throws {
+        let client = Self.service.client()
+        // A read-only key in one header never borrows the full key's scope from the other, nor the reverse.
+        for (bearer, apikey) in [(Self.reader, TestService.key), (TestService.key, Self.reader)] {
+            let response = try client.call("GET", "/sessions", key: bearer, headers: [("apikey", apikey)])
+            RouteCheck.expectError(response, status: 401, code: "unauthorized")
+        }
+        let same = try client.call("GET", "/sessions", key: Self.reader, headers: [("apikey", Self.reader)])
+        #expect(same.status == 200)
+    }
 }

@@ -19,6 +19,28 @@ import Testing
         #expect(response.header("WWW-Authenticate") == "Bearer", "\(route.method) \(target)")
     }
 
+    @Test func bothCredentialsMustHoldTheSameValidKey() throws {
+        let client = TestService.shared.client()
+        let key = TestService.key
+        let wrong = "wrong-key-0123456789abcdef"
+        let cases: [(headers: [(String, String)], status: Int)] = [
+            ([("Authorization", "Bearer \(key)"), ("apikey", key)], 200),
+            ([("Authorization", "Bearer \(key)"), ("apikey", wrong)], 401),
+            ([("Authorization", "Bearer \(wrong)"), ("apikey", key)], 401),
+            ([("Authorization", "Basic \(key)"), ("apikey", key)], 401),
+            ([("Authorization", "Bearer \(key)"), ("apikey", "")], 401),
+            // Blanks around the key count the same in both headers.
+            ([("Authorization", "Bearer \(key)  ")], 200),
+            ([("apikey", "  \(key)\t")], 200),
+            ([("Authorization", "Bearer \(key) "), ("apikey", " \(key)")], 200),
+        ]
+        for (headers, status) in cases {
+            let response = try client.call("GET", "/sessions", key: nil, headers: headers)
+            #expect(response.status == status, "\(headers.map(\.0)): \(response.text)")
+            if status == 401 { RouteCheck.expectError(response, status: 401, code: "unauthorized") }
+        }
+    }
+
     @Test(arguments: Route.all.filter(\.requiresKey).map(RouteCase.init))
     func routeRefusesWrongKeys(_ route: RouteCase) throws {
         let client = TestService.shared.client()

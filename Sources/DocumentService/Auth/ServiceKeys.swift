@@ -23,18 +23,23 @@ struct ServiceKeys: Sendable {
         }
     }
 
-    /// The key the request presents, or `nil` when it presents none of these.
+    /// The key the request presents, or `nil` when it presents none of these. A request may present it
+    /// as `Authorization: Bearer`, as `apikey`, or both; with both, both must be the same valid key, so
+    /// a wrong credential is never hidden behind a right one. Blanks around a key are ignored in either.
     func credential(in headers: HTTPHeaders) -> Credential? {
-        var found: Credential?
-        if let apikey = headers["apikey"] {
-            found = match(apikey[...])
+        let viaAPIKey = headers["apikey"].map { match(Self.trimmed($0[...])) }
+        let viaBearer = headers["authorization"].map { authorization in
+            Self.bearerToken(authorization).flatMap { match($0) }
         }
-        if let authorization = headers["authorization"], let token = Self.bearerToken(authorization),
-            let bearer = match(token)
-        {
-            found = bearer
+        switch (viaAPIKey, viaBearer) {
+        case (nil, nil):
+            return nil
+        case (let presented?, nil), (nil, let presented?):
+            return presented
+        case (let apikey?, let bearer?):
+            guard let apikey, let bearer, apikey.fingerprint == bearer.fingerprint else { return nil }
+            return apikey
         }
-        return found
     }
 
     /// The keys' fingerprints and scopes, for the log: `3f2a9c1b (full), 7d0e4b2a (access=read)`.
@@ -59,6 +64,14 @@ struct ServiceKeys: Sendable {
     private static func fingerprint(_ digest: [UInt8]) -> String {
         let hex = Array("0123456789abcdef".utf8)
         return String(decoding: digest.prefix(4).flatMap { [hex[Int($0 >> 4)], hex[Int($0 & 0x0f)]] }, as: UTF8.self)
+    }
+
+    /// `text` without the spaces and tabs around it.
+    private static func trimmed(_ text: Substring) -> Substring {
+        let isBlank = { (character: Character) in character == " " || character == "\t" }
+        guard let first = text.firstIndex(where: { !isBlank($0) }), let last = text.lastIndex(where: { !isBlank($0) })
+        else { return text[text.endIndex...] }
+        return text[first...last]
     }
 
     /// The token of `Bearer <token>` (the scheme is case-insensitive), or `nil`.
