@@ -151,21 +151,22 @@ final class LoopDaemon: @unchecked Sendable {
 
     // MARK: Request life cycle, on the loop
 
-    fileprivate func begin(target: String) -> RequestState {
+    fileprivate func begin(target: String, isClean: Bool) -> RequestState {
         context.requestsInFlight.add(1, ordering: .relaxed)
-        return RequestState(target: target)
+        return RequestState(target: target, targetIsClean: isClean)
     }
 
     fileprivate func handle(
         _ connection: OpaquePointer,
         method: String,
+        version: String,
         state: RequestState,
         upload: UnsafePointer<CChar>?,
         uploadSize: UnsafeMutablePointer<Int>
     ) -> MHD_Result {
         switch state.phase {
         case .new:
-            return decideFromHead(connection, method: method, state: state)
+            return decideFromHead(connection, method: method, version: version, state: state)
         case .reading:
             if uploadSize.pointee > 0 {
                 return readBody(state: state, upload: upload, uploadSize: uploadSize)
@@ -183,15 +184,25 @@ final class LoopDaemon: @unchecked Sendable {
     /// The first call: headers only. A refusal of a request with a body is sent at once (libmicrohttpd
     /// then closes the connection instead of reading the body); one without a body is sent on the next
     /// call, which keeps the connection alive.
-    private func decideFromHead(_ connection: OpaquePointer, method: String, state: RequestState) -> MHD_Result {
+    private func decideFromHead(
+        _ connection: OpaquePointer, method: String, version: String, state: RequestState
+    ) -> MHD_Result {
         state.method = method
         state.connection = connection
-        let headers = headers(of: connection)
+        let raw = rawHeaders(of: connection)
+        var headers = HTTPHeaders()
+        for header in raw {
+            headers.append(name: String(decoding: header.name, as: UTF8.self), value: String(decoding: header.value, as: UTF8.self))
+        }
         state.requestID = RequestID.sane(headers["x-request-id"]) ?? requestIDs.next()
         let declared = headers["content-length"].flatMap { Int($0) }
         let head = RequestHead(method: method, target: state.target, headers: headers, declaredLength: declared)
         let decision: HeadDecision
-        if let declared, declared > context.settings.maxBodyBytes {
+        if let ambiguous = RequestFraming.refusal(version: version, targetIsClean: state.targetIsClean, headers: raw) {
+            // Answered at once and the connection closed: what follows may be another request hidden in it.
+            state.phase = .answered
+            return queue(ambiguous.response(route: "(malformed request)"), on: connection, for: state)
+        } else if let declared, declared > context.settings.maxBodyBytes {
             decision = .refuse(context.handler.bodyTooLarge(limit: context.settings.maxBodyBytes))
         } else {
             decision = context.handler.head(head)
@@ -358,10 +369,11 @@ final class LoopDaemon: @unchecked Sendable {
         }
     }
 
-    private func headers(of connection: OpaquePointer) -> HTTPHeaders {
-        var headers = HTTPHeaders()
+    /// The request's headers as they arrived, NUL bytes in values included.
+    private func rawHeaders(of connection: OpaquePointer) -> [RequestFraming.RawHeader] {
+        var headers: [RequestFraming.RawHeader] = []
         withUnsafeMutablePointer(to: &headers) { pointer in
-            _ = MHD_get_connection_values(connection, .HEADER_KIND, collectHeader, pointer)
+            _ = MHD_get_connection_values_n(connection, .HEADER_KIND, collectHeader, pointer)
         }
         return headers
     }
@@ -400,6 +412,8 @@ private final class RequestState: @unchecked Sendable {
     }
 
     let target: String
+    /// Whether the target arrived as valid UTF-8 without control characters.
+    let targetIsClean: Bool
     let started = ContinuousClock.now
     var phase = Phase.new
     var method: String?
@@ -423,8 +437,9 @@ private final class RequestState: @unchecked Sendable {
     /// The code of an error answer, for the log.
     var errorCode: String?
 
-    init(target: String) {
+    init(target: String, targetIsClean: Bool) {
         self.target = target
+        self.targetIsClean = targetIsClean
     }
 }
 
@@ -510,17 +525,19 @@ private let requestStarted:
     @convention(c) (
         UnsafeMutableRawPointer?, UnsafePointer<CChar>?, OpaquePointer?
     ) -> UnsafeMutableRawPointer? = { context, uri, _ in
-        let state = daemon(context).begin(target: uri.map { String(cString: $0) } ?? "")
+        let state = daemon(context).begin(
+            target: uri.map { String(cString: $0) } ?? "", isClean: uri.map(RequestFraming.isClean(target:)) ?? false)
         return Unmanaged.passRetained(state).toOpaque()
     }
 
 private let accessHandler: MHD_AccessHandlerCallback = {
-    context, connection, _, method, _, upload, uploadSize, requestContext in
+    context, connection, _, method, version, upload, uploadSize, requestContext in
     guard let connection, let method, let uploadSize, let stored = requestContext?.pointee else { return .NO }
     let state = Unmanaged<RequestState>.fromOpaque(stored).takeUnretainedValue()
     return daemon(context).handle(
         connection,
         method: String(cString: method),
+        version: version.map { String(cString: $0) } ?? "",
         state: state,
         upload: upload,
         uploadSize: uploadSize
@@ -540,10 +557,14 @@ private let logLibraryMessage: docstore_mhd_log_callback = { context, message in
     daemon(context).context.log(.warning, "libmicrohttpd: \(String(cString: message).trimming(" \n"))")
 }
 
-private let collectHeader: MHD_KeyValueIterator = { context, _, name, value in
+private let collectHeader: MHD_KeyValueIteratorN = { context, _, name, nameSize, value, valueSize in
     guard let context, let name else { return .YES }
-    let headers = context.assumingMemoryBound(to: HTTPHeaders.self)
-    headers.pointee.append(name: String(cString: name), value: value.map { String(cString: $0) } ?? "")
+    let headers = context.assumingMemoryBound(to: [RequestFraming.RawHeader].self)
+    let bytes = { (text: UnsafePointer<CChar>?, size: Int) -> [UInt8] in
+        guard let text else { return [] }
+        return text.withMemoryRebound(to: UInt8.self, capacity: size) { Array(UnsafeBufferPointer(start: $0, count: size)) }
+    }
+    headers.pointee.append(RequestFraming.RawHeader(name: bytes(name, nameSize), value: bytes(value, valueSize)))
     return .YES
 }
 
