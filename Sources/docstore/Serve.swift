@@ -70,7 +70,9 @@ struct Serve: ParsableCommand {
         if !server.waitForRequestsInFlight(timeout: .seconds(grace)) {
             let cancelled = application.database.cancelRunningStatements()
             log(.warning, "requests still running after \(grace) s: cancelled \(cancelled) database statements")
-            if !server.waitForRequestsInFlight(timeout: .seconds(5)) {
+            // Cancelled statements end at once and their clients get a retryable 503. Requests still
+            // sending their head or body are not waited for: stopping cuts them now.
+            if !server.waitForRequestsBeingAnswered(timeout: .seconds(5)) {
                 log(.warning, "requests still running; stopping without waiting for them")
             }
         }

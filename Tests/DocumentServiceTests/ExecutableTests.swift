@@ -97,6 +97,29 @@ import Testing
         #expect(output.contains("cancelled 1 database statements"), "\(output)")
     }
 
+    @Test func anUploadStillArrivingIsCutAtTheGraceDeadline() throws {
+        let schema = TestPostgres.uniqueSchema("upload")
+        defer { DocstoreCommand.dropSchema(schema) }
+        let (process, port) = try ServiceProcess.serve(schema: schema, extra: ["SHUTDOWN_GRACE_SECONDS": "1"])
+        // A head promising 100,000 bytes, then a few: the request stays in its body when SIGTERM comes.
+        let upload = try #require(RawSocket.connect(port: port))
+        let head =
+            "POST /sessions/uploads HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(TestService.key)\r\n"
+            + "Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n{\"id\": \"u1\", \"pad\": \""
+        try upload.send(Array(head.utf8))
+        usleep(300_000)
+
+        process.signal(SIGTERM)
+        // 20 s is slack, not a timing requirement.
+        #expect(process.waitForExit(timeout: 20) == 0)
+        let output = process.output
+        #expect(output.contains("requests still running after 1 s"), "\(output)")
+        // Nothing was being answered, so nothing was waited for after the grace.
+        #expect(!output.contains("stopping without waiting"), "\(output)")
+        #expect(upload.receiveUntilClosed(timeout: 10) != .timedOut, "the upload's connection stayed open")
+        #expect(try TestPostgres.sql("SELECT to_regclass(\(bind: "\(schema).parlant_sessions_uploads"))").first?.first == .some(nil))
+    }
+
     @Test func sigintOnAnIdleServerExitsZero() throws {
         let schema = TestPostgres.uniqueSchema("sigint")
         let (process, port) = try ServiceProcess.serve(schema: schema)

@@ -1,4 +1,5 @@
 import EventLoop
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -102,8 +103,18 @@ public final class HTTPServer: Sendable {
 
     /// Waits until no request is in flight, for at most `timeout`; returns whether none is.
     public func waitForRequestsInFlight(timeout: Duration) -> Bool {
+        wait(until: context.requestsInFlight, isZeroWithin: timeout)
+    }
+
+    /// Waits until no request is being answered, for at most `timeout`; requests still sending their head
+    /// or body do not count. Returns whether none is.
+    public func waitForRequestsBeingAnswered(timeout: Duration) -> Bool {
+        wait(until: context.requestsBeingAnswered, isZeroWithin: timeout)
+    }
+
+    private func wait(until counter: borrowing Atomic<Int>, isZeroWithin timeout: Duration) -> Bool {
         let deadline = ContinuousClock.now + timeout
-        while context.requestsInFlight.load(ordering: .sequentiallyConsistent) > 0 {
+        while counter.load(ordering: .sequentiallyConsistent) > 0 {
             guard ContinuousClock.now < deadline else { return false }
             usleep(10_000)
         }

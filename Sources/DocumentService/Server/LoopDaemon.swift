@@ -13,6 +13,8 @@ final class ServerContext: Sendable {
     let log: Log
     /// Requests between their request line and their completion, on every loop.
     let requestsInFlight = Atomic<Int>(0)
+    /// Of those, the requests whose head and body have arrived and that the handler is answering.
+    let requestsBeingAnswered = Atomic<Int>(0)
     /// Set once the server stops accepting connections.
     let draining = Atomic<Bool>(false)
 
@@ -248,6 +250,8 @@ final class LoopDaemon: @unchecked Sendable {
             return queue(context.handler.bodyTooLarge(limit: context.settings.maxBodyBytes), on: connection, for: state)
         }
         state.phase = .waiting
+        state.isBeingAnswered = true
+        context.requestsBeingAnswered.add(1, ordering: .relaxed)
         let request = HTTPRequest(
             method: state.method ?? "GET", target: state.target, headers: state.headers, body: state.body,
             state: state.accepted)
@@ -308,6 +312,7 @@ final class LoopDaemon: @unchecked Sendable {
         }
         state.connection = nil
         state.streamReader = nil
+        if state.isBeingAnswered { context.requestsBeingAnswered.subtract(1, ordering: .relaxed) }
         context.requestsInFlight.subtract(1, ordering: .relaxed)
     }
 
@@ -436,6 +441,8 @@ private final class RequestState: @unchecked Sendable {
     var requestID: String?
     /// The code of an error answer, for the log.
     var errorCode: String?
+    /// Whether the request was handed to the handler (and counted in `requestsBeingAnswered`).
+    var isBeingAnswered = false
 
     init(target: String, targetIsClean: Bool) {
         self.target = target
