@@ -26,7 +26,11 @@ extension DocumentAPI {
             body["sort"] ?? .null,
             orElse: .invalidRequest(#"sort must be a list of [field, "asc" or "desc"] pairs."#)
         )
-        context.run(collection(context).findOneOperation(filter, sort: sort)) { found in
+        let collection = collection(context)
+        let operation = try storeCall { () throws(DocumentStoreError) in
+            try collection.findOneOperation(filter, sort: sort)
+        }
+        context.run(operation) { found in
             context.json(200, JSONText.object(["document": found?.json ?? "null"]))
         }
     }

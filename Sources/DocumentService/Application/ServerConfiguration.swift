@@ -51,6 +51,8 @@ public struct ServerConfiguration: Sendable {
     /// Reads the variables; every problem found is reported, one line each naming the variable.
     public init(environment: [String: String]) throws(ConfigurationError) {
         var reader = EnvironmentReader(environment: environment)
+        let logFormat = Log.Format(rawValue: reader.string("LOG_FORMAT", default: "text"))
+        if logFormat == nil { reader.report("LOG_FORMAT: must be text or json") }
         self.init(
             host: reader.string("HOST", default: "0.0.0.0"),
             port: reader.integer("PORT", default: 8080, in: 0...65535),
@@ -62,11 +64,8 @@ public struct ServerConfiguration: Sendable {
             workerThreads: reader.value("WORKER_THREADS") == nil
                 ? nil : reader.integer("WORKER_THREADS", default: 10, in: 1...500),
             databaseConnectionsPerLoop: reader.integer("DB_LOOP_CONNECTIONS", default: 8, in: 0...64),
-            logFormat: Log.Format(rawValue: reader.string("LOG_FORMAT", default: "text")) ?? .text
+            logFormat: logFormat ?? .text
         )
-        if let format = reader.value("LOG_FORMAT"), Log.Format(rawValue: format) == nil {
-            reader.report("LOG_FORMAT: must be text or json")
-        }
         guard reader.problems.isEmpty else { throw ConfigurationError(problems: reader.problems) }
     }
 

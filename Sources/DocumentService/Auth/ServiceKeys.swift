@@ -27,7 +27,7 @@ struct ServiceKeys: Sendable {
     /// as `Authorization: Bearer`, as `apikey`, or both; with both, both must be the same valid key, so
     /// a wrong credential is never hidden behind a right one. Blanks around a key are ignored in either.
     func credential(in headers: HTTPHeaders) -> Credential? {
-        let viaAPIKey = headers["apikey"].map { match(Self.trimmed($0[...])) }
+        let viaAPIKey = headers["apikey"].map { match($0.trimming(" \t")[...]) }
         let viaBearer = headers["authorization"].map { authorization in
             Self.bearerToken(authorization).flatMap { match($0) }
         }
@@ -64,14 +64,6 @@ struct ServiceKeys: Sendable {
     private static func fingerprint(_ digest: [UInt8]) -> String {
         let hex = Array("0123456789abcdef".utf8)
         return String(decoding: digest.prefix(4).flatMap { [hex[Int($0 >> 4)], hex[Int($0 & 0x0f)]] }, as: UTF8.self)
-    }
-
-    /// `text` without the spaces and tabs around it.
-    private static func trimmed(_ text: Substring) -> Substring {
-        let isBlank = { (character: Character) in character == " " || character == "\t" }
-        guard let first = text.firstIndex(where: { !isBlank($0) }), let last = text.lastIndex(where: { !isBlank($0) })
-        else { return text[text.endIndex...] }
-        return text[first...last]
     }
 
     /// The token of `Bearer <token>` (the scheme is case-insensitive), or `nil`.

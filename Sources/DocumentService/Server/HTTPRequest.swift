@@ -37,6 +37,9 @@ public struct HTTPHeaders: Sendable {
         fields.append((name.lowercased(), value))
     }
 
+    /// Every header in the order it arrived, names lower-cased.
+    var all: [(name: String, value: String)] { fields }
+
     /// The first value of the header `name`.
     public subscript(name: String) -> String? {
         let name = name.lowercased()

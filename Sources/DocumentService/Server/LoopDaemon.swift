@@ -191,16 +191,12 @@ final class LoopDaemon: @unchecked Sendable {
     ) -> MHD_Result {
         state.method = method
         state.connection = connection
-        let raw = rawHeaders(of: connection)
-        var headers = HTTPHeaders()
-        for header in raw {
-            headers.append(name: String(decoding: header.name, as: UTF8.self), value: String(decoding: header.value, as: UTF8.self))
-        }
+        let headers = headers(of: connection)
         state.requestID = RequestID.sane(headers["x-request-id"]) ?? requestIDs.next()
         let declared = headers["content-length"].flatMap { Int($0) }
         let head = RequestHead(method: method, target: state.target, headers: headers, declaredLength: declared)
         let decision: HeadDecision
-        if let ambiguous = RequestFraming.refusal(version: version, targetIsClean: state.targetIsClean, headers: raw) {
+        if let ambiguous = RequestFraming.refusal(version: version, targetIsClean: state.targetIsClean, headers: headers) {
             // Answered at once and the connection closed: what follows may be another request hidden in it.
             state.phase = .answered
             return queue(ambiguous.response(route: "(malformed request)"), on: connection, for: state)
@@ -374,11 +370,10 @@ final class LoopDaemon: @unchecked Sendable {
         }
     }
 
-    /// The request's headers as they arrived, NUL bytes in values included.
-    private func rawHeaders(of connection: OpaquePointer) -> [RequestFraming.RawHeader] {
-        var headers: [RequestFraming.RawHeader] = []
+    private func headers(of connection: OpaquePointer) -> HTTPHeaders {
+        var headers = HTTPHeaders()
         withUnsafeMutablePointer(to: &headers) { pointer in
-            _ = MHD_get_connection_values_n(connection, .HEADER_KIND, collectHeader, pointer)
+            _ = MHD_get_connection_values(connection, .HEADER_KIND, collectHeader, pointer)
         }
         return headers
     }
@@ -437,7 +432,7 @@ private final class RequestState: @unchecked Sendable {
     var status: Int?
     var route = "-"
     var keyFingerprint: String?
-    /// Set from the headers, or when a response is queued for a request that never got that far.
+    /// Set from the headers, on the first access-handler call.
     var requestID: String?
     /// The code of an error answer, for the log.
     var errorCode: String?
@@ -532,8 +527,8 @@ private let requestStarted:
     @convention(c) (
         UnsafeMutableRawPointer?, UnsafePointer<CChar>?, OpaquePointer?
     ) -> UnsafeMutableRawPointer? = { context, uri, _ in
-        let state = daemon(context).begin(
-            target: uri.map { String(cString: $0) } ?? "", isClean: uri.map(RequestFraming.isClean(target:)) ?? false)
+        let target = uri.map(RequestFraming.target) ?? (text: "", isClean: false)
+        let state = daemon(context).begin(target: target.text, isClean: target.isClean)
         return Unmanaged.passRetained(state).toOpaque()
     }
 
@@ -564,14 +559,10 @@ private let logLibraryMessage: docstore_mhd_log_callback = { context, message in
     daemon(context).context.log(.warning, "libmicrohttpd: \(String(cString: message).trimming(" \n"))")
 }
 
-private let collectHeader: MHD_KeyValueIteratorN = { context, _, name, nameSize, value, valueSize in
+private let collectHeader: MHD_KeyValueIterator = { context, _, name, value in
     guard let context, let name else { return .YES }
-    let headers = context.assumingMemoryBound(to: [RequestFraming.RawHeader].self)
-    let bytes = { (text: UnsafePointer<CChar>?, size: Int) -> [UInt8] in
-        guard let text else { return [] }
-        return text.withMemoryRebound(to: UInt8.self, capacity: size) { Array(UnsafeBufferPointer(start: $0, count: size)) }
-    }
-    headers.pointee.append(RequestFraming.RawHeader(name: bytes(name, nameSize), value: bytes(value, valueSize)))
+    let headers = context.assumingMemoryBound(to: HTTPHeaders.self)
+    headers.pointee.append(name: String(cString: name), value: value.map { String(cString: $0) } ?? "")
     return .YES
 }
 

@@ -66,8 +66,8 @@ extension DocumentCollection {
     /// `CREATE [UNIQUE] INDEX IF NOT EXISTS` over `data` expressions; the name carries a hash of the
     /// table and the specification so that different indexes never share a name.
     private func createIndexStatement(_ index: IndexSpec, position: Int) throws(DocumentStoreError) -> String {
-        guard !index.fields.isEmpty, index.fields.count <= 32 else {
-            throw .invalidRequest("index \(position) must name 1 to 32 fields")
+        guard !index.fields.isEmpty, index.fields.count <= SortKey.maximumCount else {
+            throw .invalidRequest("index \(position) must name 1 to \(SortKey.maximumCount) fields")
         }
         var expressions: [String] = []
         var description: [String] = []

@@ -55,7 +55,7 @@ extension DocumentCollection {
     /// Each sort key orders numbers numerically, strings by code point, `false` before `true`; values of
     /// different types group by type (null, string, number, boolean, array, object); missing fields last.
     public func findOne(_ filter: Where, sort: [SortKey] = []) throws(DocumentStoreError) -> StoredDocument? {
-        try perform(findOneOperation(filter, sort: sort))
+        try perform(try findOneOperation(filter, sort: sort))
     }
 
     /// The document with this id, or `nil`.
@@ -113,7 +113,12 @@ extension DocumentCollection {
     }
 
     /// `findOne` as an operation.
-    public func findOneOperation(_ filter: Where, sort: [SortKey] = []) -> CollectionOperation<StoredDocument?> {
+    public func findOneOperation(
+        _ filter: Where, sort: [SortKey] = []
+    ) throws(DocumentStoreError) -> CollectionOperation<StoredDocument?> {
+        guard sort.count <= SortKey.maximumCount else {
+            throw .invalidRequest("sort takes at most \(SortKey.maximumCount) keys, not \(sort.count)")
+        }
         var order: [SQLQuery] = sort.map(Self.sortTerms)
         order.append(#"creation_utc COLLATE "C" ASC, id COLLATE "C" ASC"#)
         let query: SQLQuery = """

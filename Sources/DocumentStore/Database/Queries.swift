@@ -39,6 +39,10 @@ public struct FindQuery: Sendable {
 
 /// One key of a `findOne` sort or of an index: a field and its direction.
 public struct SortKey: Sendable, Equatable {
+    /// The most keys one sort or index may hold (SPEC section 5): PostgreSQL's cost grows with each, and
+    /// past a few hundred it refuses the statement.
+    public static let maximumCount = 32
+
     public let field: FieldPath
     public let descending: Bool
 

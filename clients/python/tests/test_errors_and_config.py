@@ -104,12 +104,17 @@ async def test_an_unreachable_service_is_a_connection_error(logger: Logger) -> N
     assert "DOCSTORE_URL" in str(error.value)
 
 
-def scripted(answers: list[Any], seen: list[tuple[str, str]]) -> httpx.MockTransport:
+def scripted(
+    answers: list[Any], seen: list[tuple[str, str]], request_ids: list[str] | None = None
+) -> httpx.MockTransport:
     """A transport answering from a script: a status code (503 with Retry-After), an exception, or
-    a JSON body with 200."""
+    a JSON body with 200. It records each request's method and path, and its X-Request-Id when
+    ``request_ids`` is given."""
 
     def handle(request: httpx.Request) -> httpx.Response:
         seen.append((request.method, request.url.path))
+        if request_ids is not None:
+            request_ids.append(request.headers["x-request-id"])
         answer = answers.pop(0)
         if isinstance(answer, Exception):
             raise answer
@@ -187,24 +192,12 @@ async def test_one_request_id_per_call_kept_across_its_retries(logger: Logger) -
     empty = {"items": [], "total_count": 0, "has_more": False, "next_cursor": None}
     # Opening, opening the collection, then a find answered after two 503s, then another find.
     answers: list[Any] = [empty, {"versions": []}, 503, 503, empty, empty]
-
-    def handle(request: httpx.Request) -> httpx.Response:
-        sent.append(request.headers["x-request-id"])
-        answer = answers.pop(0)
-        if answer == 503:
-            return httpx.Response(
-                503,
-                headers={"Retry-After": "0"},
-                json={"error": {"code": "database_unavailable", "message": "Unreachable."}},
-            )
-        return httpx.Response(200, json=answer)
-
     database = SupabaseDocumentDatabase(
         logger,
         url="http://docstore.invalid",
         key="k" * 32,
         table_prefix="parlant_sessions_",
-        transport=httpx.MockTransport(handle),
+        transport=scripted(answers, [], sent),
     )
     async with database:
         things = await database.get_collection("things", dict, identity_loader)  # type: ignore[arg-type]
