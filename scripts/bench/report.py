@@ -224,10 +224,10 @@ def read_server_latency(log_path, range_path):
                 continue
             if number >= bounds[1]:
                 break
-            # `... info METHOD ROUTE STATUS 1.2ms [key=<fingerprint>]`; requests that ended early carry
-            # a note after it and are left out.
+            # `... info METHOD ROUTE STATUS 1.2ms id=<request id> [key=<fingerprint>]`; requests that
+            # ended early carry a note after it and are left out.
             fields = line.split()
-            if fields and fields[-1].startswith("key="):
+            while fields and fields[-1].startswith(("key=", "id=")):
                 fields.pop()
             last = fields[-1] if fields else ""
             if " info " in line and last.endswith("ms"):
