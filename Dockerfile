@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 # The docstore service (README "Run", SPEC section 9) as a small image:
 #
-#   docker build -t docstore .
+#   docker build --build-arg COMMIT="$(git rev-parse HEAD)" -t docstore .
 #   docker run -p 8080:8080 -e DATABASE_URL=postgresql://... -e SERVICE_KEY=... docstore
 #
 # Configuration is the README's table (environment variables); `docker run docstore verify`
@@ -65,6 +65,11 @@ USER 10001:10001
 
 ENV HOST=0.0.0.0 PORT=8080
 EXPOSE 8080
+
+# The commit the image was built from, for the docstore_build_info metric and `docstore --version`:
+#   docker build --build-arg COMMIT="$(git rev-parse HEAD)" -t docstore .
+ARG COMMIT=unknown
+ENV DOCSTORE_COMMIT=$COMMIT
 
 # The image has no curl or wget, and docstore has no health-probe subcommand. Rather than add
 # curl and its libraries for this alone, the check is bash (already in the base image, as are

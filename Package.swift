@@ -30,13 +30,14 @@ let package = Package(
         ),
         .systemLibrary(name: "CLinux"),
         .target(name: "EventLoop", dependencies: ["CLinux"]),
+        .target(name: "Metrics"),
         .target(
             name: "DocumentStore",
-            dependencies: ["CLibPQ", "COpenSSL", "EventLoop"]
+            dependencies: ["CLibPQ", "COpenSSL", "EventLoop", "Metrics"]
         ),
         .target(
             name: "DocumentService",
-            dependencies: ["DocumentStore", "CMicroHTTPD", "COpenSSL", "EventLoop"]
+            dependencies: ["DocumentStore", "CMicroHTTPD", "COpenSSL", "EventLoop", "Metrics"]
         ),
         .executableTarget(
             name: "docstore",
@@ -57,7 +58,7 @@ let package = Package(
         ),
         .testTarget(
             name: "DocumentServiceTests",
-            dependencies: ["DocumentStore", "DocumentService", "TestSupport"]
+            dependencies: ["DocumentStore", "DocumentService", "Metrics", "TestSupport"]
         ),
     ]
 )

@@ -210,7 +210,7 @@ routes='[["get","/healthz"],["get","/readyz"],["get","/openapi.json"],["get","/v
     ["post","/{store}/{collection}:findOne"],["post","/{store}/{collection}:updateOne"],
     ["post","/{store}/{collection}:deleteOne"],["post","/{store}/{collection}:ensureIndexes"],
     ["post","/{store}/{collection}:quarantine"],["get","/{store}/{collection}:failedMigrations"],
-    ["get","/{store}/{collection}:versions"]]'
+    ["get","/{store}/{collection}:versions"],["get","/metrics"]]'
 expect_json '(.openapi | startswith("3.1")) and (.paths | type == "object")'
 undocumented="$(body --argjson routes "$routes" \
     '. as $doc | [$routes[] | select(($doc.paths[.[1]][.[0]] | type) != "object") | join(" ")] | join(", ")')"
@@ -605,6 +605,26 @@ ok
 call "GET /verify" GET /verify key
 expect_status 200
 expect_json '.ok == true and (.checks | length > 0) and all(.checks[]; .ok == true and (.name | type == "string"))'
+ok
+
+# --- Metrics ----------------------------------------------------------------------------------
+
+call "GET /metrics without a key" GET /metrics none
+expect_status 401
+expect_json '.error.code == "unauthorized"'
+ok
+
+call "GET /metrics" GET /metrics key
+if [[ $STATUS == 404 ]]; then
+    fail "status 200 (is the service running with METRICS=off?)" "status $STATUS"
+fi
+expect_status 200
+expect_header Content-Type '^text/plain; version=0\.0\.4'
+# The inserts above were counted by route template, and the samples carry no id or collection name.
+grep -Eq '^docstore_http_requests_total\{route="/\{store\}/\{collection\}",method="POST",status="201"\} [1-9]' \
+    "$work/body" || fail "a count of POST /{store}/{collection} 201" "$(grep -c '' "$work/body") lines, none"
+grep -q '^docstore_build_info{version="' "$work/body" || fail "docstore_build_info" "none"
+if grep -q "$C" "$work/body"; then fail "no collection name or id in the labels" "$(grep -m1 "$C" "$work/body")"; fi
 ok
 
 # --- Drop the collection ----------------------------------------------------------------------

@@ -59,6 +59,13 @@ static inline int docstore_mhd_epoll_fd(struct MHD_Daemon *daemon)
     return info == NULL ? -1 : info->epoll_fd;
 }
 
+/// The connections the daemon has open now (MHD_get_daemon_info is variadic and does not import into Swift).
+static inline unsigned int docstore_mhd_connections(struct MHD_Daemon *daemon)
+{
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+    return info == NULL ? 0 : info->num_connections;
+}
+
 /// How long, in milliseconds, the caller's loop may wait before it must run the daemon again: at most
 /// `cap`, and `cap` when no connection has a deadline.
 static inline int docstore_mhd_timeout_ms(struct MHD_Daemon *daemon, int cap)

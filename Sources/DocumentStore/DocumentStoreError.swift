@@ -52,6 +52,8 @@ public struct DocumentStoreError: Error, Sendable, Equatable, CustomStringConver
     public let message: String
     /// What went wrong underneath, for the service's log only (never sent to clients).
     let detail: String?
+    /// The database failure this error stands for, if it stands for one (for the metrics).
+    var cause: DatabaseError.Kind?
 
     public init(_ kind: Kind, _ message: String) {
         self.init(kind, message, detail: nil)

@@ -1,4 +1,5 @@
 import ArgumentParser
+import DocumentService
 
 @main
 struct Docstore: ParsableCommand {
@@ -9,6 +10,7 @@ struct Docstore: ParsableCommand {
             Configuration comes from the environment (SUPABASE_URL, SUPABASE_KEY, SUPABASE_DB_PASSWORD or \
             DATABASE_URL, ...); see the README for every variable.
             """,
+        version: "\(BuildInfo.version) (commit \(BuildInfo.commit))",
         subcommands: [Serve.self, Verify.self, Schema.self],
         defaultSubcommand: Serve.self
     )

@@ -48,6 +48,9 @@ struct Serve: ParsableCommand {
             throw ExitCode(1)
         }
         log(.info, "listening on http://\(serverConfiguration.host):\(application.port)")
+        if let metricsServer = application.metricsServer {
+            log(.info, "metrics without a key on http://\(serverConfiguration.host):\(metricsServer.port)/metrics")
+        }
         log(
             .info,
             "\(serverConfiguration.eventLoops) event loops, \(application.workers.threadCount) worker threads")

@@ -107,6 +107,7 @@ import Testing
             "POST /{store}/{collection}:quarantine", "GET /{store}/{collection}:failedMigrations",
             "PUT /{store}/{collection}", "DELETE /{store}/{collection}", "GET /verify", "GET /healthz",
             "GET /readyz", "GET /openapi.json", "GET /{store}/{collection}:versions",
+            "GET /metrics",
         ]
         let served = Set(Route.all.map { "\($0.method) \($0.template)" })
         #expect(served == spec)

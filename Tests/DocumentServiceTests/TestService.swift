@@ -49,7 +49,9 @@ final class TestService: Sendable {
         url: String = TestPostgres.url,
         maxBodyBytes: Int = 1 << 20,
         poolSize: Int = 16,
-        keys: [AccessKey] = [AccessKey(secret: TestService.key)]
+        keys: [AccessKey] = [AccessKey(secret: TestService.key)],
+        metricsEnabled: Bool = true,
+        metricsPort: Int? = nil
     ) throws {
         schema = TestPostgres.uniqueSchema(label)
         application = try DocumentApplication(
@@ -62,7 +64,9 @@ final class TestService: Sendable {
                 port: 0,
                 maxBodyBytes: maxBodyBytes,
                 connectionLimit: 4096,
-                connectionTimeoutSeconds: 60
+                connectionTimeoutSeconds: 60,
+                metricsEnabled: metricsEnabled,
+                metricsPort: metricsPort
             ),
             log: .silent
         )

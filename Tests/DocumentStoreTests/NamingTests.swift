@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import DocumentStore
@@ -12,18 +13,7 @@ private func tableNames(_ prefix: String, _ collection: String) throws -> TableN
 
 /// The SHA-256 of `text` as lowercase hex, computed by coreutils' `sha256sum` rather than the product.
 private func sha256sum(_ text: String) throws -> String {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/sha256sum")
-    let input = Pipe()
-    let output = Pipe()
-    process.standardInput = input
-    process.standardOutput = output
-    try process.run()
-    input.fileHandleForWriting.write(Data(text.utf8))
-    try input.fileHandleForWriting.close()
-    let data = output.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return String(String(decoding: data, as: UTF8.self).prefix(64))
+    String(try PipedTool.run("/usr/bin/sha256sum", input: text).output.prefix(64))
 }
 
 /// What SPEC section 3 says a name longer than 63 bytes becomes: a prefix of it, `_`, 8 hex digits of

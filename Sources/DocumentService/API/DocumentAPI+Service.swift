@@ -1,4 +1,5 @@
 import DocumentStore
+import Metrics
 
 /// The operator's routes: probes, verification, the API description.
 extension DocumentAPI {
@@ -27,6 +28,19 @@ extension DocumentAPI {
         let prefixes = Store.allCases.map { (store: $0, prefix: configuration.tablePrefix(for: $0)) }
         context.runBlocking({ [database] in database.verify(tablePrefixes: prefixes) }) { report in
             context.json(report.ok ? 200 : 503, Array(report.json.utf8))
+        }
+    }
+
+    /// `GET /metrics`: the service's metrics in Prometheus' text format (SPEC section 7b).
+    func scrapeMetrics(_ context: RequestContext) throws(APIError) {
+        guard let metrics else {
+            throw APIError(status: 404, code: "not_found", message: "Metrics are turned off (METRICS=off).")
+        }
+        metrics.scrape { exposition in
+            context.respond(
+                HTTPResponse(
+                    status: 200, headers: [("Content-Type", PrometheusText.contentType)], body: .bytes(exposition),
+                    route: context.route.template))
         }
     }
 }

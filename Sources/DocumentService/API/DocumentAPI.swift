@@ -14,11 +14,14 @@ public struct DocumentAPI: HTTPHandler {
     private let keys: KeyRing
     let workers: WorkerPool
     let executor: StoreExecutor
+    /// What `GET /metrics` serves; `nil` when metrics are off (`METRICS=off`).
+    let metrics: ServiceMetrics?
 
     /// - Parameters:
     ///   - keys: the keys clients may present; by default `configuration.accessKeys`, never reloaded.
     ///   - workers: the threads that run the blocking work of requests.
     ///   - executor: runs database operations for requests on the event loops.
+    ///   - metrics: what `GET /metrics` serves (`nil`: 404, metrics are off).
     ///   - openAPIDocument: the JSON served at `/openapi.json`.
     public init(
         database: DocumentDatabase,
@@ -26,6 +29,7 @@ public struct DocumentAPI: HTTPHandler {
         keys: KeyRing? = nil,
         workers: WorkerPool,
         executor: StoreExecutor,
+        metrics: ServiceMetrics? = nil,
         openAPIDocument: [UInt8],
         log: Log = Log()
     ) {
@@ -34,6 +38,7 @@ public struct DocumentAPI: HTTPHandler {
         self.keys = keys ?? KeyRing(keys: configuration.accessKeys, log: log)
         self.workers = workers
         self.executor = executor
+        self.metrics = metrics
         self.openAPIDocument = openAPIDocument
         self.log = log
     }
@@ -190,6 +195,7 @@ public struct DocumentAPI: HTTPHandler {
         case .readiness: readiness(context)
         case .openAPI: openAPI(context)
         case .verify: verify(context)
+        case .metrics: try scrapeMetrics(context)
         case .find: try find(context, failedMigrations: false)
         case .failedMigrations: try find(context, failedMigrations: true)
         case .findByBody: try findByBody(context)

@@ -71,7 +71,9 @@ struct RequestContext: Sendable {
         case .loop:
             executor.run(operation, on: loop) { outcome in self.finish(outcome, respond) }
         case .worker:
-            finish(Result { () throws(DocumentStoreError) in try operation.performBlocking() }, respond)
+            finish(
+                Result { () throws(DocumentStoreError) in try executor.performBlocking(operation, countedOn: loop) },
+                respond)
         }
     }
 

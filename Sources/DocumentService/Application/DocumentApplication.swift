@@ -8,6 +8,8 @@ public final class DocumentApplication: Sendable {
     public let keys: KeyRing
     public let workers: WorkerPool
     public let server: HTTPServer
+    /// The server of `GET /metrics` on `METRICS_PORT`, when that is set.
+    public let metricsServer: HTTPServer?
 
     /// Builds everything; nothing runs and no connection is opened until `start`.
     /// - Parameters:
@@ -21,17 +23,27 @@ public final class DocumentApplication: Sendable {
         database = try DocumentDatabase(settings: configuration.database, notify: notify)
         keys = KeyRing(keys: configuration.accessKeys, file: configuration.keyFile, log: log)
         workers = WorkerPool(name: "workers", threads: settings.workerThreads ?? configuration.database.poolSize)
+        let executor = StoreExecutor(
+            database: database, workers: workers, connectionsPerLoop: settings.databaseConnectionsPerLoop,
+            recordsMetrics: settings.metricsEnabled)
+        let metrics = settings.metricsEnabled ? ServiceMetrics(executor: executor) : nil
         let api = DocumentAPI(
             database: database,
             configuration: configuration,
             keys: keys,
             workers: workers,
-            executor: StoreExecutor(
-                database: database, workers: workers, connectionsPerLoop: settings.databaseConnectionsPerLoop),
+            executor: executor,
+            metrics: metrics,
             openAPIDocument: OpenAPIDocument.json,
             log: log
         )
         server = HTTPServer(settings: settings.httpSettings, handler: api, log: log)
+        metrics?.observe(server)
+        if let metrics, let metricsSettings = settings.metricsServerSettings {
+            metricsServer = HTTPServer(settings: metricsSettings, handler: MetricsEndpoint(metrics: metrics), log: log)
+        } else {
+            metricsServer = nil
+        }
     }
 
     /// Starts the workers and the server, which then listens.
@@ -43,6 +55,13 @@ public final class DocumentApplication: Sendable {
             workers.stop()
             throw error
         }
+        do {
+            try metricsServer?.start()
+        } catch {
+            server.stop()
+            workers.stop()
+            throw HTTPServerError("METRICS_PORT: \(error)")
+        }
     }
 
     /// The port the server listens on, known after `start`.
@@ -50,6 +69,7 @@ public final class DocumentApplication: Sendable {
 
     /// Stops the server (closing every connection), lets the workers finish and closes the database.
     public func stop() {
+        metricsServer?.stop()
         server.stop()
         workers.stop()
         database.close()

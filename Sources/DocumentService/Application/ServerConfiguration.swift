@@ -23,6 +23,11 @@ public struct ServerConfiguration: Sendable {
     public var databaseConnectionsPerLoop: Int
     /// How log lines are written (`LOG_FORMAT`: `text`, the default, or `json`).
     public var logFormat: Log.Format
+    /// Whether requests and database operations are counted and `GET /metrics` served (`METRICS`: `on`, the
+    /// default, or `off`).
+    public var metricsEnabled: Bool
+    /// A second port, on `host`, serving `GET /metrics` without a key (`METRICS_PORT`; unset: none).
+    public var metricsPort: Int?
 
     public init(
         host: String = "0.0.0.0",
@@ -34,7 +39,9 @@ public struct ServerConfiguration: Sendable {
         eventLoops: Int = HTTPServer.defaultEventLoops,
         workerThreads: Int? = nil,
         databaseConnectionsPerLoop: Int = 8,
-        logFormat: Log.Format = .text
+        logFormat: Log.Format = .text,
+        metricsEnabled: Bool = true,
+        metricsPort: Int? = nil
     ) {
         self.host = host
         self.port = port
@@ -46,6 +53,8 @@ public struct ServerConfiguration: Sendable {
         self.workerThreads = workerThreads
         self.databaseConnectionsPerLoop = databaseConnectionsPerLoop
         self.logFormat = logFormat
+        self.metricsEnabled = metricsEnabled
+        self.metricsPort = metricsPort
     }
 
     /// Reads the variables; every problem found is reported, one line each naming the variable.
@@ -53,6 +62,11 @@ public struct ServerConfiguration: Sendable {
         var reader = EnvironmentReader(environment: environment)
         let logFormat = Log.Format(rawValue: reader.string("LOG_FORMAT", default: "text"))
         if logFormat == nil { reader.report("LOG_FORMAT: must be text or json") }
+        let metrics = reader.string("METRICS", default: "on")
+        if metrics != "on" && metrics != "off" { reader.report("METRICS: must be on or off") }
+        let metricsPort =
+            reader.value("METRICS_PORT") == nil ? nil : reader.integer("METRICS_PORT", default: 9090, in: 0...65535)
+        if metricsPort != nil && metrics == "off" { reader.report("METRICS_PORT: set, but METRICS is off") }
         self.init(
             host: reader.string("HOST", default: "0.0.0.0"),
             port: reader.integer("PORT", default: 8080, in: 0...65535),
@@ -64,7 +78,9 @@ public struct ServerConfiguration: Sendable {
             workerThreads: reader.value("WORKER_THREADS") == nil
                 ? nil : reader.integer("WORKER_THREADS", default: 10, in: 1...500),
             databaseConnectionsPerLoop: reader.integer("DB_LOOP_CONNECTIONS", default: 8, in: 0...64),
-            logFormat: logFormat ?? .text
+            logFormat: logFormat ?? .text,
+            metricsEnabled: metrics != "off",
+            metricsPort: metricsPort
         )
         guard reader.problems.isEmpty else { throw ConfigurationError(problems: reader.problems) }
     }
@@ -77,7 +93,17 @@ public struct ServerConfiguration: Sendable {
             maxBodyBytes: maxBodyBytes,
             connectionLimit: connectionLimit,
             connectionTimeoutSeconds: connectionTimeoutSeconds,
-            eventLoops: eventLoops
+            eventLoops: eventLoops,
+            recordsMetrics: metricsEnabled
         )
+    }
+
+    /// The settings of the server on `metricsPort`: one loop, a few connections, no body.
+    public var metricsServerSettings: HTTPServer.Settings? {
+        metricsPort.map { port in
+            HTTPServer.Settings(
+                host: host, port: port, maxBodyBytes: 1024, connectionLimit: 64,
+                connectionTimeoutSeconds: connectionTimeoutSeconds, eventLoops: 1, recordsMetrics: false)
+        }
     }
 }

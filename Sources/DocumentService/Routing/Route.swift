@@ -4,6 +4,7 @@ enum Operation: Sendable {
     case readiness
     case openAPI
     case verify
+    case metrics
     case find
     case insert
     case createCollection
@@ -29,7 +30,7 @@ extension Operation {
         case .insert, .createCollection, .dropCollection, .mergeDocument, .replaceDocument, .deleteDocument,
             .updateOne, .deleteOne, .ensureIndexes, .quarantine:
             return true
-        case .health, .readiness, .openAPI, .verify, .find, .getDocument, .findByBody, .findOne, .failedMigrations,
+        case .health, .readiness, .openAPI, .verify, .metrics, .find, .getDocument, .findByBody, .findOne, .failedMigrations,
             .versions:
             return false
         }
@@ -51,9 +52,9 @@ struct Route: Sendable {
     }
 
     /// Whether only a key without a scope may use the route (`/verify` writes a probe to the sessions store
-    /// and reports on every store).
+    /// and reports on every store; `/metrics` counts the requests to every store).
     var requiresFullAccess: Bool {
-        operation == .verify
+        operation == .verify || operation == .metrics
     }
 
     /// Every route the service serves.
@@ -62,6 +63,7 @@ struct Route: Sendable {
         Route(method: "GET", template: "/readyz", operation: .readiness),
         Route(method: "GET", template: "/openapi.json", operation: .openAPI),
         Route(method: "GET", template: "/verify", operation: .verify),
+        Route(method: "GET", template: "/metrics", operation: .metrics),
         Route(method: "GET", template: "/{store}", operation: .find),
         Route(method: "GET", template: "/{store}/{collection}", operation: .find),
         Route(method: "POST", template: "/{store}/{collection}", operation: .insert),

@@ -27,6 +27,8 @@ public final class HTTPServer: Sendable {
         public var connectionTimeoutSeconds: Int
         /// How many event loops (threads) serve connections.
         public var eventLoops: Int
+        /// Whether requests are counted for `gatherMetrics`.
+        public var recordsMetrics: Bool
 
         public init(
             host: String,
@@ -34,7 +36,8 @@ public final class HTTPServer: Sendable {
             maxBodyBytes: Int,
             connectionLimit: Int,
             connectionTimeoutSeconds: Int,
-            eventLoops: Int = HTTPServer.defaultEventLoops
+            eventLoops: Int = HTTPServer.defaultEventLoops,
+            recordsMetrics: Bool = true
         ) {
             self.host = host
             self.port = port
@@ -42,6 +45,7 @@ public final class HTTPServer: Sendable {
             self.connectionLimit = connectionLimit
             self.connectionTimeoutSeconds = connectionTimeoutSeconds
             self.eventLoops = eventLoops
+            self.recordsMetrics = recordsMetrics
         }
     }
 
@@ -119,6 +123,17 @@ public final class HTTPServer: Sendable {
             usleep(10_000)
         }
         return true
+    }
+
+    /// The requests answered so far and the connections open now, over every loop; `completion` runs on one
+    /// of the loops.
+    func gatherMetrics(_ completion: @escaping @Sendable (HTTPMetrics.Snapshot) -> Void) {
+        let daemons = self.daemons
+        EventLoop.gather(from: loops, { loop in daemons.first { $0.loop === loop }!.metricsSnapshot() }) { snapshots in
+            var total = HTTPMetrics.Snapshot()
+            for snapshot in snapshots { total.add(snapshot) }
+            completion(total)
+        }
     }
 
     /// Closes every connection and stops the loops; a request still waiting for its reply gets the

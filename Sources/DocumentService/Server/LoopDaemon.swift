@@ -41,6 +41,7 @@ final class LoopDaemon: @unchecked Sendable {
     /// Suspended connections, to resume before the daemon stops (libmicrohttpd requires it).
     private var suspended: [ObjectIdentifier: RequestState] = [:]
     private var requestIDs = RequestIDGenerator()
+    private let metrics = HTTPMetrics()
     /// Where libmicrohttpd sends its own messages; lives as long as the daemon.
     private let logger: UnsafeMutablePointer<docstore_mhd_logger>
     /// The retain that keeps this object alive while libmicrohttpd may call back into it.
@@ -125,6 +126,13 @@ final class LoopDaemon: @unchecked Sendable {
         self.daemon = nil
         callbackContext?.release()
         callbackContext = nil
+    }
+
+    /// The requests this loop has answered and its connections open now. Call on the loop.
+    func metricsSnapshot() -> HTTPMetrics.Snapshot {
+        var snapshot = metrics.snapshot
+        snapshot.connectionsOpen = daemon.map { Int(docstore_mhd_connections($0)) } ?? 0
+        return snapshot
     }
 
     /// Per-connection memory for the request line, headers and read buffer. libmicrohttpd zeroes all of
@@ -290,7 +298,11 @@ final class LoopDaemon: @unchecked Sendable {
     }
 
     fileprivate func finish(_ state: RequestState, reason: MHD_RequestTerminationCode) {
-        let elapsed = (ContinuousClock.now - state.started).components
+        let duration = ContinuousClock.now - state.started
+        if let status = state.status, context.settings.recordsMetrics {
+            metrics.record(route: state.route, method: state.method ?? "other", status: status, duration: duration)
+        }
+        let elapsed = duration.components
         let tenths = elapsed.seconds * 10_000 + (elapsed.attoseconds + 50_000_000_000_000) / 100_000_000_000_000
         context.log.request(
             RequestLogEntry(

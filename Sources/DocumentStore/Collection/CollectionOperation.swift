@@ -14,6 +14,8 @@ public struct CollectionOperation<Outcome: Sendable>: Sendable {
     }
 
     let collection: DocumentCollection
+    /// What the operation is, for the metrics (`get`, `find`, `insert`, ...).
+    let name: String
     let plan: Plan
     /// Whether the operation needs the collection's tables: when this process has not seen them, they are
     /// made first (on a thread that may block).
@@ -22,8 +24,12 @@ public struct CollectionOperation<Outcome: Sendable>: Sendable {
     /// what an empty collection gives. `nil` lets the missing table stand as an error.
     let whenMissing: Outcome?
 
-    init(_ collection: DocumentCollection, _ plan: Plan, writes: Bool = false, whenMissing: Outcome? = nil) {
+    init(
+        _ collection: DocumentCollection, named name: String, _ plan: Plan, writes: Bool = false,
+        whenMissing: Outcome? = nil
+    ) {
         self.collection = collection
+        self.name = name
         self.plan = plan
         self.writes = writes
         self.whenMissing = whenMissing

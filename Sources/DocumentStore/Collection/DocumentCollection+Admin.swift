@@ -49,7 +49,7 @@ extension DocumentCollection {
     /// `quarantine` as an operation; refuses an invalid id.
     public func quarantineOperation(ids: [String], reason: String) throws(DocumentStoreError) -> CollectionOperation<Int> {
         for id in ids { try DocumentID.validate(id) }
-        guard !ids.isEmpty else { return CollectionOperation(self, .blocking({ 0 })) }
+        guard !ids.isEmpty else { return CollectionOperation(self, named: "quarantine", .blocking({ 0 })) }
         let idList = JSONValue.array(ids.map { .string($0) }).serialized
         let query: SQLQuery = """
             WITH moved AS (DELETE FROM \(table.name.sql) \
@@ -58,7 +58,7 @@ extension DocumentCollection {
             SELECT id, data, \(bind: reason), \(bind: Timestamp.now()) FROM moved
             """
         return CollectionOperation(
-            self,
+            self, named: "quarantine",
             .statements([PipelineStatement(query: query, reusable: true)]) { results in results.first?.affectedRows ?? 0 },
             writes: true)
     }

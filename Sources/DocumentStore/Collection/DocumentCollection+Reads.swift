@@ -15,7 +15,7 @@ extension DocumentCollection {
         let query = countQuery(filter, in: table)
         return try perform(
             CollectionOperation(
-                self, .statements([PipelineStatement(query: query, reusable: true)], decode: Self.decodeCount),
+                self, named: "count", .statements([PipelineStatement(query: query, reusable: true)], decode: Self.decodeCount),
                 whenMissing: 0))
     }
 
@@ -73,7 +73,7 @@ extension DocumentCollection {
     /// `get(id:)` as an operation: a point read.
     public func getOperation(id: String) -> CollectionOperation<StoredDocument?> {
         CollectionOperation(
-            self, .pointRead(id: id, decode: { row in row.map(DocumentTable.document) }), whenMissing: .some(nil))
+            self, named: "get", .pointRead(id: id, decode: { row in row.map(DocumentTable.document) }), whenMissing: .some(nil))
     }
 
     /// `find` (or `findFailedMigrations`) as an operation: the page, and the count when asked for. Refuses a
@@ -96,7 +96,7 @@ extension DocumentCollection {
         }
         let empty = FindPage(items: [], totalCount: 0, hasMore: false, nextCursor: nil)
         return CollectionOperation(
-            self,
+            self, named: "find",
             .statements(statements) { results throws(DocumentStoreError) in
                 var rows = results.first?.rows ?? []
                 var hasMore = false
@@ -126,7 +126,7 @@ extension DocumentCollection {
             ORDER BY \(SQLQuery.joined(order, separator: ", ")) LIMIT 1
             """
         return CollectionOperation(
-            self, .statements([PipelineStatement(query: query, reusable: true)], decode: Self.decodeFirstDocument),
+            self, named: "find_one", .statements([PipelineStatement(query: query, reusable: true)], decode: Self.decodeFirstDocument),
             whenMissing: .some(nil))
     }
 

@@ -24,7 +24,7 @@ extension DocumentCollection {
     /// `versions` as an operation.
     public func versionsOperation(counting: Bool) -> CollectionOperation<[VersionCount]> {
         CollectionOperation(
-            self,
+            self, named: "versions",
             .statements([PipelineStatement(query: versionsQuery(counting: counting), reusable: true)]) { results in
                 let versions = (results.first?.rows ?? []).map { row in
                     VersionCount(version: row[0], count: row[1].flatMap { Int($0) })

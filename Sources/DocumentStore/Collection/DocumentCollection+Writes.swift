@@ -61,7 +61,7 @@ extension DocumentCollection {
             ON CONFLICT (id) DO NOTHING RETURNING \(table.selection)
             """
         return CollectionOperation(
-            self,
+            self, named: "insert",
             .statements([PipelineStatement(query: query, reusable: true)]) { results throws(DocumentStoreError) in
                 guard let row = results.first?.rows.first else { throw .duplicateID() }
                 return DocumentTable.document(from: row)
@@ -82,7 +82,7 @@ extension DocumentCollection {
                 throw DocumentStoreError(.invalidDocument, "document \(index): \(error.message)")
             }
         }
-        guard !objects.isEmpty else { return CollectionOperation(self, .blocking({ [] })) }
+        guard !objects.isEmpty else { return CollectionOperation(self, named: "insert_many", .blocking({ [] })) }
         let query: SQLQuery = """
             INSERT INTO \(table.name.sql) (\(Self.columnList)) \
             SELECT \(Self.columnValues(of: "d")) \
@@ -94,7 +94,7 @@ extension DocumentCollection {
             uniquingKeysWith: { first, _ in first }
         )
         return CollectionOperation(
-            self,
+            self, named: "insert_many",
             .statements([PipelineStatement(query: query, reusable: false)]) { results in
                 let stored = (results.first?.rows ?? []).map(DocumentTable.document)
                 return stored.sorted { (position[$0.id] ?? 0) < (position[$1.id] ?? 0) }
@@ -138,7 +138,7 @@ extension DocumentCollection {
             RETURNING \(table.selection), (xmax = 0)
             """
         return CollectionOperation(
-            self,
+            self, named: "replace",
             .statements([PipelineStatement(query: query, reusable: true)]) { results throws(DocumentStoreError) in
                 guard let row = results.first?.rows.first else {
                     throw DocumentStoreError(.internalError, "The replace returned no row.")
@@ -160,7 +160,7 @@ extension DocumentCollection {
             WHERE target.id = \(bind: id) RETURNING \(Self.targetSelection)
             """
         return CollectionOperation(
-            self, .statements([PipelineStatement(query: query, reusable: true)], decode: Self.decodeFirstDocument),
+            self, named: "merge", .statements([PipelineStatement(query: query, reusable: true)], decode: Self.decodeFirstDocument),
             whenMissing: .some(nil))
     }
 
@@ -181,7 +181,7 @@ extension DocumentCollection {
             """
         guard upsert else {
             return CollectionOperation(
-                self,
+                self, named: "update_one",
                 .statements([PipelineStatement(query: update, reusable: true)]) { results in
                     UpdateOutcome(row: results.first?.rows.first, inserted: false)
                 },
@@ -196,7 +196,7 @@ extension DocumentCollection {
             ON CONFLICT (id) DO NOTHING RETURNING \(table.selection)
             """
         return CollectionOperation(
-            self,
+            self, named: "update_one",
             .blocking({ [self] () throws(DocumentStoreError) in
                 // Another caller may insert the same id between our update and insert: then update again.
                 for _ in 0..<3 {
@@ -222,7 +222,7 @@ extension DocumentCollection {
             RETURNING \(table.selection)
             """
         return CollectionOperation(
-            self, .statements([PipelineStatement(query: query, reusable: true)], decode: Self.decodeFirstDocument),
+            self, named: "delete_one", .statements([PipelineStatement(query: query, reusable: true)], decode: Self.decodeFirstDocument),
             whenMissing: .some(nil))
     }
 
@@ -230,7 +230,7 @@ extension DocumentCollection {
     public func deleteOperation(id: String) -> CollectionOperation<StoredDocument?> {
         let query: SQLQuery = "DELETE FROM \(table.name.sql) WHERE id = \(bind: id) RETURNING \(table.selection)"
         return CollectionOperation(
-            self, .statements([PipelineStatement(query: query, reusable: true)], decode: Self.decodeFirstDocument),
+            self, named: "delete", .statements([PipelineStatement(query: query, reusable: true)], decode: Self.decodeFirstDocument),
             whenMissing: .some(nil))
     }
 

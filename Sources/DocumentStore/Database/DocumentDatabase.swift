@@ -9,6 +9,8 @@ public final class DocumentDatabase: Sendable {
     let streamConnections: StreamConnections
     let schema: SQLIdentifier
     let schemaManager: SchemaManager
+    /// Connections opened, failed and lost, for the metrics.
+    let links = LinkCounters()
     /// Table names by table prefix and collection, so requests do not derive them again; guarded by
     /// `tableNamesLock` (a pthread mutex: threads that find it taken sleep rather than spin).
     private nonisolated(unsafe) var tableNames: [String: TableNames] = [:]
@@ -39,7 +41,8 @@ public final class DocumentDatabase: Sendable {
                 acquireTimeout: settings.poolTimeout,
                 connectTimeoutSeconds: settings.connectTimeoutSeconds,
                 usesPreparedStatements: settings.usesPreparedStatements
-            )
+            ),
+            links: links
         )
     }
 
@@ -113,6 +116,11 @@ public final class DocumentDatabase: Sendable {
 extension DocumentStoreError {
     /// The client-facing form of a database failure; PostgreSQL's own text goes to `detail` only.
     init(translating error: DatabaseError) {
+        self.init(describing: error)
+        cause = error.kind
+    }
+
+    private init(describing error: DatabaseError) {
         let detail = error.description
         if error.isUnavailable {
             self.init(.unavailable, "The database cannot be reached right now; retry shortly.", detail: detail)

@@ -82,6 +82,11 @@ final class LoopPipeline: @unchecked Sendable {
     /// Whether a connection is open, so that requests sent now will be served by this pipeline.
     var isReady: Bool { !connections.isEmpty }
 
+    /// The pipeline's connections and the requests waiting for one, now.
+    var statistics: (open: Int, busy: Int, waiting: Int) {
+        (connections.count, busy, waiting.count)
+    }
+
     /// Opens a first connection if none is open or opening.
     func prepare() {
         if connections.isEmpty && connecting == 0 { open() }
@@ -224,14 +229,17 @@ final class LoopPipeline: @unchecked Sendable {
     private func open(_ count: Int = 1) {
         guard ContinuousClock.now >= nextAttempt else { return }
         let settings = database.pool.settings
+        let links = database.links
         let loop = self.loop
         for _ in 0..<count {
             connecting += 1
             workers.submit { [self] in
                 let outcome = Result { () throws(DatabaseError) -> LibPQ.Handle in
                     LibPQ.Handle(
-                        pointer: try LibPQ.connect(
-                            conninfo: settings.conninfo, connectTimeoutSeconds: settings.connectTimeoutSeconds))
+                        pointer: try links.counting { () throws(DatabaseError) in
+                            try LibPQ.connect(
+                                conninfo: settings.conninfo, connectTimeoutSeconds: settings.connectTimeoutSeconds)
+                        })
                 }
                 loop.execute { [self] in self.opened(outcome) }
             }
@@ -245,6 +253,7 @@ final class LoopPipeline: @unchecked Sendable {
             let connection = PipelinedConnection(
                 handle: handle.pointer, loop: loop, usesPreparedStatements: database.pool.settings.usesPreparedStatements)
             connection.whenBroken = { [unowned self, unowned connection] in
+                database.links.connectionLost()
                 connections.removeAll { $0 === connection }
                 idle.removeAll { $0.connection === connection }
             }

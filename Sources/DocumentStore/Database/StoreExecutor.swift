@@ -1,21 +1,65 @@
 import EventLoop
+import Synchronization
 
 /// Runs collection operations for code on an event loop, without ever blocking it: statements go down
 /// the loop's own nonblocking connections (point reads that wait together coalesced into one statement
 /// per collection), and what must block (making a collection's tables, a transaction, several round
 /// trips, or any operation while the loop has no open connection) runs on `workers`. Unlimited finds
-/// stream on connections of their own. Completions run on the loop.
+/// stream on connections of their own. Completions run on the loop, which also counts the operations for
+/// the metrics.
 public final class StoreExecutor: Sendable {
     private let database: DocumentDatabase
     private let workers: WorkerPool
     private let connectionsPerLoop: Int
+    private let recordsMetrics: Bool
+    /// Every loop this executor has served, with what it keeps there.
+    private let loops = Mutex<[LoopState]>([])
 
-    /// - Parameter connectionsPerLoop: the most connections each event loop opens, as requests need them
-    ///   (0: every operation runs on `workers`).
-    public init(database: DocumentDatabase, workers: WorkerPool, connectionsPerLoop: Int) {
+    /// What the executor keeps on one event loop; touched on that loop only.
+    private final class LoopState: @unchecked Sendable {
+        // @unchecked: `metrics` and `pipeline` are used on `loop` only; other threads read `loop`.
+        let loop: EventLoop
+        let metrics = LoopOperationMetrics()
+        var pipeline: LoopPipeline?
+
+        init(loop: EventLoop) {
+            self.loop = loop
+        }
+    }
+
+    /// - Parameters:
+    ///   - connectionsPerLoop: the most connections each event loop opens, as requests need them (0: every
+    ///     operation runs on `workers`).
+    ///   - recordsMetrics: whether operations are counted for `gatherMetrics` (`METRICS=off` turns it off).
+    public init(database: DocumentDatabase, workers: WorkerPool, connectionsPerLoop: Int, recordsMetrics: Bool = true) {
         self.database = database
         self.workers = workers
         self.connectionsPerLoop = connectionsPerLoop
+        self.recordsMetrics = recordsMetrics
+    }
+
+    private func state(on loop: EventLoop) -> LoopState {
+        loop.local(ObjectIdentifier(self)) {
+            let state = LoopState(loop: loop)
+            loops.withLock { $0.append(state) }
+            return state
+        }
+    }
+
+    /// `completion`, counting the operation `name` started now when it runs (on `loop`).
+    private func counted<Outcome>(
+        _ name: String,
+        on loop: EventLoop,
+        _ completion: @escaping @Sendable (Result<Outcome, DocumentStoreError>) -> Void
+    ) -> @Sendable (Result<Outcome, DocumentStoreError>) -> Void {
+        guard recordsMetrics else { return completion }
+        let started = ContinuousClock.now
+        return { [self] outcome in
+            var failure: DocumentStoreError?
+            if case .failure(let error) = outcome { failure = error }
+            state(on: loop).metrics.record(name, .now - started, error: failure)
+            completion(outcome)
+        }
     }
 
     /// Runs `operation`; `completion` gets its outcome on `loop`. Call on `loop`.
@@ -24,15 +68,21 @@ public final class StoreExecutor: Sendable {
         on loop: EventLoop,
         completion: @escaping @Sendable (Result<Outcome, DocumentStoreError>) -> Void
     ) {
+        let completion = counted(operation.name, on: loop, completion)
         let collection = operation.collection
         guard connectionsPerLoop > 0,
             !operation.writes || database.schemaManager.isEnsured(collection.names)
         else {
             return runOnWorker(operation, on: loop, completion: completion)
         }
-        let pipeline = loop.local(ObjectIdentifier(self)) {
-            LoopPipeline(loop: loop, database: database, workers: workers, limit: connectionsPerLoop)
-        }
+        let state = state(on: loop)
+        let pipeline =
+            state.pipeline
+            ?? {
+                let made = LoopPipeline(loop: loop, database: database, workers: workers, limit: connectionsPerLoop)
+                state.pipeline = made
+                return made
+            }()
         guard pipeline.isReady else {
             pipeline.prepare()
             return runOnWorker(operation, on: loop, completion: completion)
@@ -81,6 +131,7 @@ public final class StoreExecutor: Sendable {
         on loop: EventLoop,
         completion: @escaping @Sendable (Result<StreamedDocuments, DocumentStoreError>) -> Void
     ) {
+        let completion = counted("find_stream", on: loop, completion)
         let connections = database.streamConnections
         let settings = database.pool.settings
         connections.lease(on: loop, waitingAtMost: settings.acquireTimeout) { [self] lease in
@@ -98,8 +149,10 @@ public final class StoreExecutor: Sendable {
                 workers.submit { [self] in
                     do throws(DatabaseError) {
                         let handle = LibPQ.Handle(
-                            pointer: try LibPQ.connect(
-                                conninfo: settings.conninfo, connectTimeoutSeconds: settings.connectTimeoutSeconds))
+                            pointer: try database.links.counting { () throws(DatabaseError) in
+                                try LibPQ.connect(
+                                    conninfo: settings.conninfo, connectTimeoutSeconds: settings.connectTimeoutSeconds)
+                            })
                         loop.execute { self.startStream(operation, handle: handle, on: loop, completion: completion) }
                     } catch {
                         connections.discard(nil)
@@ -146,5 +199,46 @@ public final class StoreExecutor: Sendable {
         completion: @escaping @Sendable (Result<Outcome, DocumentStoreError>) -> Void
     ) {
         runBlocking(on: loop, { () throws(DocumentStoreError) in try operation.collection.perform(operation) }, completion: completion)
+    }
+
+    /// Runs `operation` on the calling thread, which may block (a worker), and counts it on `loop`.
+    public func performBlocking<Outcome>(_ operation: CollectionOperation<Outcome>, countedOn loop: EventLoop)
+        throws(DocumentStoreError) -> Outcome
+    {
+        guard recordsMetrics else { return try operation.performBlocking() }
+        let started = ContinuousClock.now
+        let outcome = Result { () throws(DocumentStoreError) in try operation.performBlocking() }
+        let duration = ContinuousClock.now - started
+        var failure: DocumentStoreError?
+        if case .failure(let error) = outcome { failure = error }
+        loop.execute { [self, failure] in state(on: loop).metrics.record(operation.name, duration, error: failure) }
+        return try outcome.get()
+    }
+
+    /// What the database side has done and holds now; `completion` runs on one of the event loops.
+    public func gatherMetrics(_ completion: @escaping @Sendable (DatabaseMetrics) -> Void) {
+        let states = loops.withLock { $0 }
+        EventLoop.gather(
+            from: states.map(\.loop),
+            { [self] loop in
+                let state = state(on: loop)
+                return (state.metrics.snapshot, state.pipeline?.statistics)
+            }
+        ) { [database, connectionsPerLoop] perLoop in
+            var metrics = DatabaseMetrics()
+            var loopPool = DatabaseMetrics.Pool(name: "loop", size: 0, open: 0, busy: 0, waiting: 0)
+            for (operations, pipeline) in perLoop {
+                metrics.add(operations)
+                loopPool.size += connectionsPerLoop
+                if let pipeline {
+                    loopPool.open += pipeline.open
+                    loopPool.busy += pipeline.busy
+                    loopPool.waiting += pipeline.waiting
+                }
+            }
+            metrics.pools = [database.pool.statistics, loopPool, database.streamConnections.statistics]
+            database.links.add(to: &metrics)
+            completion(metrics)
+        }
     }
 }

@@ -101,6 +101,15 @@ final class StreamConnections: Sendable {
         if let waiter { waiter.loop.execute { waiter.granted(.open) } }
     }
 
+    /// The connections of streams as they are now, for the metrics.
+    var statistics: DatabaseMetrics.Pool {
+        state.withLock { state in
+            DatabaseMetrics.Pool(
+                name: "stream", size: limit, open: state.count, busy: state.count - state.idle.count,
+                waiting: state.waiters.count)
+        }
+    }
+
     /// Closes the idle connections; those leased close when given back, and waiting streams get `.full`.
     func close() {
         let (idle, waiters) = state.withLock { state in

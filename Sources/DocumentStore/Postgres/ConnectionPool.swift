@@ -18,15 +18,19 @@ final class ConnectionPool: @unchecked Sendable {
     }
 
     let settings: Settings
+    private let links: LinkCounters
     private let condition = ConditionLock()
     private var idle: [PostgresConnection] = []
     /// The connections lent out now, so that their statements can be cancelled at shutdown.
     private var leased: [ObjectIdentifier: PostgresConnection] = [:]
     private var openCount = 0
+    /// Callers waiting for a connection to be handed back.
+    private var waitingCount = 0
     private var isClosed = false
 
-    init(settings: Settings) {
+    init(settings: Settings, links: LinkCounters) {
         self.settings = settings
+        self.links = links
     }
 
     /// Runs `body` with a connection leased for its duration. A connection that broke meanwhile
@@ -55,6 +59,7 @@ final class ConnectionPool: @unchecked Sendable {
             if let connection = idle.popLast() {
                 condition.unlock()
                 if connection.isUsable { return tracked(connection) }
+                links.connectionLost()
                 discard()
                 continue
             }
@@ -63,7 +68,9 @@ final class ConnectionPool: @unchecked Sendable {
                 condition.unlock()
                 return tracked(try open())
             }
+            waitingCount += 1
             let signalled = condition.wait(until: deadline)
+            waitingCount -= 1
             condition.unlock()
             if !signalled {
                 throw DatabaseError(
@@ -116,13 +123,23 @@ final class ConnectionPool: @unchecked Sendable {
         return openCount
     }
 
+    /// The pool as it is now, for the metrics.
+    var statistics: DatabaseMetrics.Pool {
+        condition.lock()
+        defer { condition.unlock() }
+        return DatabaseMetrics.Pool(
+            name: "blocking", size: settings.size, open: openCount, busy: leased.count, waiting: waitingCount)
+    }
+
     private func open() throws(DatabaseError) -> PostgresConnection {
         do {
-            return try PostgresConnection(
-                conninfo: settings.conninfo,
-                connectTimeoutSeconds: settings.connectTimeoutSeconds,
-                usesPreparedStatements: settings.usesPreparedStatements
-            )
+            return try links.counting { () throws(DatabaseError) in
+                try PostgresConnection(
+                    conninfo: settings.conninfo,
+                    connectTimeoutSeconds: settings.connectTimeoutSeconds,
+                    usesPreparedStatements: settings.usesPreparedStatements
+                )
+            }
         } catch {
             discard()
             throw error
