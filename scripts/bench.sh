@@ -13,6 +13,8 @@
 # how they look and how customers are distributed) straight into its table, then measures with
 # wrk, at each client count, for --duration seconds (default 10) after --warmup seconds (default 2):
 #   get          GET /sessions/events/{id}, a random loaded document
+#   metrics_off  right after get at each client count, the same wrk script against a second service
+#                process started with METRICS=off for its run: what counting for /metrics costs
 #   anchors      right after get at each client count, the same wrk script against the C
 #                reference servers of ../shared/anchors (BENCH_ANCHORS), built with cc -O2 into the
 #                run folder and pointed at the same table: cserver.c (THREADS = CPUs), cpipeline.c
@@ -66,7 +68,7 @@ docs=100000
 duration=10
 warmup=2
 connections="1 32"
-all_ops="get anchors insert merge update_one page_first page_middle page_last stream find_ids idle"
+all_ops="get metrics_off anchors insert merge update_one page_first page_middle page_last stream find_ids idle"
 ops="$all_ops"
 json_file=""
 keep=false
@@ -164,6 +166,7 @@ meta="$work/meta.env"
 service_pid=""
 sampler_pid=""
 anchor_pids=()
+companion_pid=""
 opener_pid=""
 keep_work=false
 put_meta() { printf '%s=%s\n' "$1" "$2" >>"$meta"; }
@@ -191,11 +194,20 @@ stop_anchors() {
     anchor_pids=()
 }
 
+# The service with METRICS=off (op metrics_off), started by run_metrics_off below.
+stop_companion() {
+    [[ -n $companion_pid ]] || return 0
+    kill -TERM "$companion_pid" 2>/dev/null || true
+    wait "$companion_pid" 2>/dev/null || true
+    companion_pid=""
+}
+
 cleanup() {
     local status=$?
     if [[ -n $sampler_pid ]]; then kill "$sampler_pid" 2>/dev/null || true; fi
     if [[ -n $opener_pid ]]; then kill "$opener_pid" 2>/dev/null || true; fi
     stop_anchors
+    stop_companion
     stop_service
     if [[ $keep == true ]]; then
         log "kept schema $schema and the run folder $work"
@@ -512,6 +524,30 @@ run_anchor() { # OP CLIENTS NAME PROCS [ENV...]: one anchor row, the GET by id s
     stop_anchors
 }
 
+# run_metrics_off CLIENTS: the GET by id script against the same binary with METRICS=off, as a second
+# process on the same table, started for its run and stopped after it.
+run_metrics_off() {
+    local clients=$1 companion_port companion_log="$work/service-metrics-off.log" waited=0
+    companion_port="$(python3 scripts/bench/report.py free-port)"
+    env DATABASE_URL="$db_url" SERVICE_KEY="$key" SUPABASE_SCHEMA="$schema" HOST=127.0.0.1 \
+        PORT="$companion_port" DB_POOL_SIZE="$pool_size" CONNECTION_LIMIT="$connection_limit" \
+        CONNECTION_TIMEOUT="$connection_timeout" METRICS=off "$binary" serve 2>>"$companion_log" >&2 &
+    companion_pid=$!
+    until [[ "$(curl -s -o /dev/null -w '%{http_code}' -H "$auth" \
+        "http://127.0.0.1:$companion_port$collection_path/$first_id")" == 200 ]]; do
+        if ((waited >= 100)) || ! kill -0 "$companion_pid" 2>/dev/null; then
+            tail -n 5 "$companion_log" >&2
+            log "warning: the METRICS=off service did not answer 200 within 10 s; no row at $clients clients"
+            stop_companion
+            return 0
+        fi
+        sleep 0.1
+        waited=$((waited + 1))
+    done
+    wrk_at "http://127.0.0.1:$companion_port" "$companion_pid" get_metrics_off "$clients" get.lua
+    stop_companion
+}
+
 run_anchors() { # CLIENTS: the three anchor rows
     [[ -z $anchors_skipped ]] || return 0
     run_anchor anchor_cserver "$1" cserver 1 THREADS="$cserver_threads"
@@ -552,7 +588,8 @@ fi
 
 for op in get page_first page_middle page_last find_ids insert merge update_one; do
     if [[ $op == get ]]; then
-        wants get || wants anchors || continue # the anchors run at get's place, even without it
+        # The anchors and metrics_off run at get's place, even without it.
+        wants get || wants anchors || wants metrics_off || continue
     else
         wants "$op" || continue
     fi
@@ -563,6 +600,7 @@ for op in get page_first page_middle page_last find_ids insert merge update_one;
                     run_wrk get "$clients" get.lua
                     pgbench_timed get "$clients" -f "$pgb/get.sql"
                 fi
+                if wants metrics_off; then run_metrics_off "$clients"; fi
                 if wants anchors; then run_anchors "$clients"; fi
                 ;;
             find_ids)

@@ -23,6 +23,8 @@ Run files, per operation OP and client count C (written by bench.sh):
   runs/OP_cC.pglog.*    pgbench --log files: per-transaction latency in µs in the third field
   runs/OP_cC.cpu        `report.py cpu` before and after the service's measured run
   runs/OP_cC.pgcpu      the same around the pgbench run
+The METRICS=off row (op metrics_off): OP is get_metrics_off, with .wrk and .cpu files only (a second
+service process, same wrk script as the GET by id row).
 Anchor rows (op anchors): OP is anchor_cserver, anchor_cpipeline or anchor_coalesce, with .wrk and
 .cpu files only (the C servers of ../shared/anchors, same wrk script as the GET by id row).
 Idle connections (op idle), at C = idle_clients (32):
@@ -66,6 +68,9 @@ ANCHORS = [
     ("anchor_cpipeline", "GET by id (cpipeline.c)"),
     ("anchor_coalesce", "GET by id (cpipeline.c COALESCE=1)"),
 ]
+# The same service with METRICS=off, run with the GET by id script right after its row.
+VARIANTS = [("get_metrics_off", "GET by id, METRICS=off")]
+METRICS_COST_FLOOR = 0.90  # GET by id at 32 connections, counted, of its rate with METRICS=off: within noise
 IDLE_THREADS_SLACK = 8  # threads with the idle connections open <= EVENT_LOOPS + WORKER_THREADS + this
 IDLE_RSS_TARGET_KIB = 128 * 1024  # RSS with the idle connections open
 IDLE_P99_FACTOR = 1.5  # GET p99 with the idle connections open, over its p99 without them
@@ -329,7 +334,7 @@ def row_order(connections):
     labels = dict(OPERATIONS)
     for clients in connections:
         yield "get", labels["get"], clients
-        for op, label in ANCHORS:
+        for op, label in VARIANTS + ANCHORS:
             yield op, label, clients
     for op, label in OPERATIONS:
         if op != "get":
@@ -354,6 +359,8 @@ def build(run_dir):
     docs = int(meta.get("docs", "0"))
     connections = [int(c) for c in meta.get("connections", "1 32").split()]
     anchor_ops = {op for op, _ in ANCHORS}
+    # Rows measured with get's wrk script against another server: its pgbench tps is their ceiling.
+    beside_get = anchor_ops | {op for op, _ in VARIANTS}
     rows = []
     get_tps = {}  # pgbench's GET by id tps per client count: the anchors' ceiling too
     for op, label, clients in row_order(connections):
@@ -362,22 +369,23 @@ def build(run_dir):
             service = read_curl(prefix + ".curl")
             if service:
                 service["cpu"] = read_cpu(prefix + ".cpu", service.get("requests"))
-        elif op in anchor_ops:
-            # An anchor server: its own processes' CPU (the .cpu files), no access log.
+        elif op in beside_get:
+            # An anchor server, or the METRICS=off service: its own processes' CPU (the .cpu files);
+            # the access log is the main service's only.
             service = read_wrk(prefix + ".wrk")
             if service:
                 service["cpu"] = read_cpu(prefix + ".cpu", service.get("requests"))
                 check_latency_consistency(service, clients)
         else:
             service = read_service_run(run_dir, prefix, clients)
-        pgbench = None if op in anchor_ops else read_pgbench(prefix)
+        pgbench = None if op in beside_get else read_pgbench(prefix)
         if service is None and pgbench is None:
             continue
         if pgbench:
             pgbench["cpu"] = read_cpu(prefix + ".pgcpu", pgbench.get("transactions"))
             if op == "get":
                 get_tps[clients] = pgbench.get("tps")
-        ceiling = get_tps.get(clients) if op in anchor_ops else (pgbench or {}).get("tps")
+        ceiling = get_tps.get(clients) if op in beside_get else (pgbench or {}).get("tps")
         ratio = service["rps"] / ceiling if service and ceiling else None
         row = {
             "operation": op,
@@ -423,6 +431,15 @@ def build(run_dir):
                 "pass": check["pass"],
             })
     by_key = {(row["operation"], row["connections"]): row for row in rows}
+    counted, uncounted = by_key.get(("get", 32)), by_key.get(("get_metrics_off", 32))
+    if counted and uncounted and counted["service"] and uncounted["service"] and uncounted["service"]["rps"]:
+        share = counted["service"]["rps"] / uncounted["service"]["rps"]
+        targets.append({
+            "target": f"GET by id at 32 connections with metrics counted >= {METRICS_COST_FLOOR:.2f}x "
+                      "its rate with METRICS=off",
+            "value": f"{share:.2f}x",
+            "pass": share >= METRICS_COST_FLOOR,
+        })
     for clients in connections:
         first, last = by_key.get(("page_first", clients)), by_key.get(("page_last", clients))
         if first and last and first["service"] and last["service"] and last["service"]["rps"]:
