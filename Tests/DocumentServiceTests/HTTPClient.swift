@@ -26,6 +26,9 @@ final class HTTPClient {
 
         /// `error.code` of an error body.
         var errorCode: String? { (object["error"] as? [String: Any])?["code"] as? String }
+
+        /// `error.message` of an error body.
+        var errorMessage: String? { (object["error"] as? [String: Any])?["message"] as? String }
     }
 
     struct Failure: Error, CustomStringConvertible {

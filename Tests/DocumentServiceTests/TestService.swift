@@ -51,14 +51,14 @@ final class TestService: Sendable {
         poolSize: Int = 16,
         keys: [AccessKey] = [AccessKey(secret: TestService.key)],
         metricsEnabled: Bool = true,
-        metricsPort: Int? = nil
+        metricsPort: Int? = nil,
+        database adjust: (inout DatabaseSettings) -> Void = { _ in }
     ) throws {
         schema = TestPostgres.uniqueSchema(label)
+        var database = DatabaseSettings(conninfo: url, schema: schema, poolSize: poolSize)
+        adjust(&database)
         application = try DocumentApplication(
-            configuration: Configuration(
-                database: DatabaseSettings(conninfo: url, schema: schema, poolSize: poolSize),
-                accessKeys: keys
-            ),
+            configuration: Configuration(database: database, accessKeys: keys),
             server: ServerConfiguration(
                 host: "127.0.0.1",
                 port: 0,

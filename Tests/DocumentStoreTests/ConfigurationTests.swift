@@ -352,6 +352,7 @@ struct ConfigurationTests {
             ("SUPABASE_DB_PORT", "0"), ("SUPABASE_DB_PORT", "70000"), ("SUPABASE_DB_PORT", "54.32"),
             ("SUPABASE_DB_PORT", "99999999999999999999999"), ("DB_POOL_SIZE", "0"), ("DB_POOL_SIZE", "501"),
             ("DB_POOL_TIMEOUT_MS", "0"), ("DB_POOL_TIMEOUT_MS", "fast"), ("DB_CONNECT_TIMEOUT", "301"),
+            ("DB_STATEMENT_TIMEOUT_MS", "50"), ("DB_CONN_MAX_LIFETIME_S", "0"),
         ]
     )
     func invalidNumber(name: String, value: String) {
@@ -465,6 +466,47 @@ struct ConfigurationTests {
         let withURL = configProblems(["DATABASE_URL": url, "SUPABASE_KEY": "short", "DB_POOL_SIZE": "x"])
         #expect(withURL.count == 2)
         #expect(withURL.allSatisfy { !$0.contains("Secr3t") })
+    }
+
+    // MARK: Database links
+
+    @Test("the link settings have their defaults, and are read")
+    func linkSettings() throws {
+        let defaults = try Configuration(environment: configEnvironment()).database
+        #expect(defaults.statementTimeout == .seconds(15))
+        #expect(defaults.lockTimeout == .seconds(5))
+        #expect(defaults.connectionMaxLifetime == .seconds(1800))
+        #expect(defaults.sendsServerTimeouts)
+        let parameters = Dictionary(uniqueKeysWithValues: defaults.linkOptions.parameters.map { ($0.keyword, $0.value) })
+        #expect(parameters["options"] == "-c statement_timeout=15000 -c lock_timeout=5000")
+        #expect(parameters["keepalives"] == "1" && parameters["tcp_user_timeout"] == "10000")
+
+        let set = try Configuration(
+            environment: configEnvironment([
+                "DB_STATEMENT_TIMEOUT_MS": "800", "DB_LOCK_TIMEOUT_MS": "200", "DB_CONN_MAX_LIFETIME_S": "60",
+            ])
+        ).database
+        #expect(set.statementTimeout == .milliseconds(800))
+        #expect(set.lockTimeout == .milliseconds(200))
+        #expect(set.connectionMaxLifetime == .seconds(60))
+        #expect(set.statementDeadline == .milliseconds(1800))
+    }
+
+    @Test(
+        "behind a transaction pooler the timeouts are not sent as startup options",
+        arguments: [["SUPABASE_DB_PORT": "6543"], ["DB_PREPARED_STATEMENTS": "off"]]
+    )
+    func noStartupOptionsBehindAPooler(_ overrides: [String: String]) throws {
+        let database = try Configuration(environment: configEnvironment(overrides)).database
+        #expect(!database.sendsServerTimeouts)
+        #expect(!database.linkOptions.parameters.contains { $0.keyword == "options" })
+        #expect(database.statementDeadline == database.statementTimeout)
+    }
+
+    @Test("a lock timeout longer than the statement timeout is a problem")
+    func lockTimeoutWithinStatementTimeout() {
+        let lines = configProblems(configEnvironment(["DB_STATEMENT_TIMEOUT_MS": "1000", "DB_LOCK_TIMEOUT_MS": "2000"]))
+        #expect(lines.map(problemVariable) == ["DB_LOCK_TIMEOUT_MS"])
     }
 
     // MARK: Prepared statements

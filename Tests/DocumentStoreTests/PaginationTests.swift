@@ -157,7 +157,7 @@ struct PaginationTests {
             documents.append(.of(#"{"customer_id": "c\#(index % 50)", "n": \#(index)}"#))
         }
         _ = try collection.insertMany(documents)
-        try TestDatabase.sql("ANALYZE \(collection.table.name.sql)", url: database.pool.settings.conninfo)
+        try TestDatabase.sql("ANALYZE \(collection.table.name.sql)", url: database.link.conninfo)
         let table = collection.table
         for (filterJSON, index) in [(#"{"customer_id": "c3"}"#, "customer_id_keyset"), ("{}", "_keyset_")] {
             let filter = try Where.parse(json: filterJSON)
@@ -167,7 +167,7 @@ struct PaginationTests {
                     AND \(table.after(Cursor(creationUTC: "2000", id: "x"), descending: descending)) \
                     \(table.keysetOrder(descending: descending)) LIMIT 101
                     """
-                let plan = try TestDatabase.sql(query, url: database.pool.settings.conninfo)
+                let plan = try TestDatabase.sql(query, url: database.link.conninfo)
                     .compactMap { $0.first ?? nil }.joined(separator: "\n")
                 #expect(plan.contains("Index Scan") && plan.contains(index), "\(filterJSON): \(plan)")
                 #expect(!plan.contains("Sort"), "\(plan)")

@@ -104,6 +104,12 @@ public struct EnvironmentReader {
         if !["auto", "on", "off"].contains(prepared) {
             problems.append("DB_PREPARED_STATEMENTS: must be auto, on or off")
         }
+        let statementTimeout = integer("DB_STATEMENT_TIMEOUT_MS", default: 15_000, in: 100...3_600_000)
+        let lockTimeout = integer("DB_LOCK_TIMEOUT_MS", default: min(5000, statementTimeout), in: 10...3_600_000)
+        if lockTimeout > statementTimeout {
+            problems.append("DB_LOCK_TIMEOUT_MS: must not exceed DB_STATEMENT_TIMEOUT_MS (\(statementTimeout))")
+        }
+        let maxLifetime = integer("DB_CONN_MAX_LIFETIME_S", default: 1800, in: 10...604_800)
         guard let conninfo = conninfo() else { return nil }
         let target = PostgresConnection.target(of: conninfo)
         let behindPooler = target.port == "6543" || target.host?.lowercased().hasSuffix(".pooler.supabase.com") == true
@@ -114,7 +120,12 @@ public struct EnvironmentReader {
             poolTimeout: .milliseconds(poolTimeout),
             streamLimit: streamLimit,
             connectTimeoutSeconds: connectTimeout,
-            usesPreparedStatements: prepared == "on" || (prepared == "auto" && !behindPooler)
+            usesPreparedStatements: prepared == "on" || (prepared == "auto" && !behindPooler),
+            statementTimeout: .milliseconds(statementTimeout),
+            lockTimeout: .milliseconds(lockTimeout),
+            // A pooler (found by the auto rule, or declared by turning prepared statements off) refuses them.
+            sendsServerTimeouts: !behindPooler && prepared != "off",
+            connectionMaxLifetime: .seconds(maxLifetime)
         )
     }
 

@@ -49,6 +49,17 @@ public struct DatabaseSettings: Sendable {
     /// Whether hot statements are prepared once per connection (`DB_PREPARED_STATEMENTS=auto|on|off`).
     /// `auto` turns them off behind a transaction-mode pooler (port 6543 or a `pooler.supabase.com` host).
     public var usesPreparedStatements: Bool
+    /// How long a statement may run (`DB_STATEMENT_TIMEOUT_MS`, default 15,000 ms): PostgreSQL cancels it
+    /// then, and the service gives up on it a second later whatever PostgreSQL does (a silent link).
+    public var statementTimeout: Duration
+    /// How long a statement may wait for a lock (`DB_LOCK_TIMEOUT_MS`, default 5,000 ms).
+    public var lockTimeout: Duration
+    /// Whether the two timeouts are also PostgreSQL's own (`statement_timeout`, `lock_timeout`), sent when a
+    /// connection opens; off behind a transaction pooler, which refuses startup options.
+    public var sendsServerTimeouts: Bool
+    /// How long a connection is used before it is replaced (`DB_CONN_MAX_LIFETIME_S`, default 1,800 s), so
+    /// that a failover or a pooler's rebalancing is picked up.
+    public var connectionMaxLifetime: Duration
 
     public init(
         conninfo: String,
@@ -57,7 +68,11 @@ public struct DatabaseSettings: Sendable {
         poolTimeout: Duration = .seconds(5),
         streamLimit: Int = 16,
         connectTimeoutSeconds: Int = 5,
-        usesPreparedStatements: Bool = true
+        usesPreparedStatements: Bool = true,
+        statementTimeout: Duration = .seconds(15),
+        lockTimeout: Duration = .seconds(5),
+        sendsServerTimeouts: Bool = true,
+        connectionMaxLifetime: Duration = .seconds(1800)
     ) {
         self.conninfo = conninfo
         self.schema = schema
@@ -66,6 +81,23 @@ public struct DatabaseSettings: Sendable {
         self.streamLimit = streamLimit
         self.connectTimeoutSeconds = connectTimeoutSeconds
         self.usesPreparedStatements = usesPreparedStatements
+        self.statementTimeout = statementTimeout
+        self.lockTimeout = lockTimeout
+        self.sendsServerTimeouts = sendsServerTimeouts
+        self.connectionMaxLifetime = connectionMaxLifetime
+    }
+
+    /// How long a request may hold a connection before the service gives up on it: the statement timeout,
+    /// plus a second for PostgreSQL's own cancellation to arrive first where it enforces the timeout.
+    var statementDeadline: Duration {
+        statementTimeout + (sendsServerTimeouts ? .seconds(1) : .zero)
+    }
+
+    /// What every connection asks of libpq besides `conninfo`.
+    var linkOptions: LinkOptions {
+        LinkOptions(
+            connectTimeoutSeconds: connectTimeoutSeconds,
+            serverTimeouts: sendsServerTimeouts ? (statementTimeout, lockTimeout) : nil)
     }
 }
 

@@ -1,5 +1,4 @@
 import Metrics
-import Synchronization
 
 /// What the database side of the service has done, as one scrape sees it: collection operations and how
 /// long they took, their failures, each set of connections, and connection attempts.
@@ -59,40 +58,13 @@ final class LoopOperationMetrics {
             snapshot.errorsByClass[String(state.prefix(2)), default: 0] += 1
         case .connectFailed?, .connectionLost?:
             snapshot.errorsByClass["08", default: 0] += 1
+        case .deadlineExceeded?:
+            // Given up on by the service, as PostgreSQL's own cancellation (57014) would have.
+            snapshot.errorsByClass["57", default: 0] += 1
         case .poolTimeout?:
             snapshot.poolTimeouts += 1
         case .poolClosed?, .invalidParameter?, nil:
             break
         }
-    }
-}
-
-/// Connections opened, failed and lost, counted from any thread (these are rare, so shared counters).
-final class LinkCounters: Sendable {
-    private let succeeded = Atomic<Int>(0)
-    private let failed = Atomic<Int>(0)
-    private let lost = Atomic<Int>(0)
-
-    /// Runs `connect`, counting whether it opened a connection.
-    func counting<Connection>(_ connect: () throws(DatabaseError) -> Connection) throws(DatabaseError) -> Connection {
-        do {
-            let connection = try connect()
-            succeeded.add(1, ordering: .relaxed)
-            return connection
-        } catch {
-            failed.add(1, ordering: .relaxed)
-            throw error
-        }
-    }
-
-    /// Counts an open connection found broken.
-    func connectionLost() {
-        lost.add(1, ordering: .relaxed)
-    }
-
-    func add(to metrics: inout DatabaseMetrics) {
-        metrics.connectsSucceeded = succeeded.load(ordering: .relaxed)
-        metrics.connectsFailed = failed.load(ordering: .relaxed)
-        metrics.connectionsLost = lost.load(ordering: .relaxed)
     }
 }

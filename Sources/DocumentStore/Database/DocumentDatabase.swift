@@ -9,8 +9,10 @@ public final class DocumentDatabase: Sendable {
     let streamConnections: StreamConnections
     let schema: SQLIdentifier
     let schemaManager: SchemaManager
-    /// Connections opened, failed and lost, for the metrics.
-    let links = LinkCounters()
+    /// The way every connection to PostgreSQL is opened: options, backoff, counts.
+    let link: DatabaseLink
+    /// How long a request may hold a connection before the service gives up on it (`DB_STATEMENT_TIMEOUT_MS`).
+    let statementDeadline: Duration
     /// Table names by table prefix and collection, so requests do not derive them again; guarded by
     /// `tableNamesLock` (a pthread mutex: threads that find it taken sleep rather than spin).
     private nonisolated(unsafe) var tableNames: [String: TableNames] = [:]
@@ -28,6 +30,8 @@ public final class DocumentDatabase: Sendable {
             throw .invalidRequest("the schema name '\(settings.schema)' is not a valid identifier")
         }
         self.schema = schema
+        link = DatabaseLink(conninfo: settings.conninfo, options: settings.linkOptions)
+        statementDeadline = settings.statementDeadline
         schemaManager = SchemaManager(
             indexBuilder: IndexBuilder(
                 conninfo: settings.conninfo,
@@ -36,13 +40,13 @@ public final class DocumentDatabase: Sendable {
         streamConnections = StreamConnections(limit: settings.streamLimit)
         pool = ConnectionPool(
             settings: ConnectionPool.Settings(
-                conninfo: settings.conninfo,
                 size: settings.poolSize,
                 acquireTimeout: settings.poolTimeout,
-                connectTimeoutSeconds: settings.connectTimeoutSeconds,
-                usesPreparedStatements: settings.usesPreparedStatements
+                usesPreparedStatements: settings.usesPreparedStatements,
+                maxLifetime: settings.connectionMaxLifetime,
+                leaseDeadline: settings.statementDeadline
             ),
-            links: links
+            link: link
         )
     }
 
@@ -77,10 +81,16 @@ public final class DocumentDatabase: Sendable {
         return CollectionDDL(names: TableNames(schema: schema, prefix: tablePrefix, collection: name)).script
     }
 
-    /// Asks PostgreSQL for its version; fails with `unavailable` when it does not answer.
+    /// Asks PostgreSQL for its version; fails with `unavailable` when it does not answer, saying why when
+    /// connections cannot be opened (`/readyz`).
     public func ping() throws(DocumentStoreError) -> String {
-        try run { connection in
-            try connection.query("SELECT current_setting('server_version')").rows.first?.first.flatMap { $0 } ?? ""
+        do {
+            return try run { connection in
+                try connection.query("SELECT current_setting('server_version')").rows.first?.first.flatMap { $0 } ?? ""
+            }
+        } catch where error.kind == .unavailable {
+            guard let reason = link.unreachableReason else { throw error }
+            throw DocumentStoreError(.unavailable, "PostgreSQL cannot be reached: \(reason).", detail: error.detail)
         }
     }
 
@@ -122,6 +132,11 @@ extension DocumentStoreError {
 
     private init(describing error: DatabaseError) {
         let detail = error.description
+        if error.kind == .deadlineExceeded {
+            self.init(
+                .unavailable, "PostgreSQL did not answer within DB_STATEMENT_TIMEOUT_MS; retry.", detail: detail)
+            return
+        }
         if error.isUnavailable {
             self.init(.unavailable, "The database cannot be reached right now; retry shortly.", detail: detail)
             return
@@ -131,6 +146,12 @@ extension DocumentStoreError {
             self.init(
                 .unavailable,
                 "The database cancelled the statement (the service is shutting down, or a statement timeout); retry.",
+                detail: detail
+            )
+        case "55P03":
+            self.init(
+                .unavailable,
+                "The statement waited longer than DB_LOCK_TIMEOUT_MS for a lock another transaction holds; retry.",
                 detail: detail
             )
         case "23505" where error.constraint?.hasSuffix("_pkey") == true:

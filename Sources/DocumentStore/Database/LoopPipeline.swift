@@ -58,9 +58,8 @@ final class LoopPipeline: @unchecked Sendable {
     private var heldPointReads: [TableNames: PointReads] = [:]
     /// Connections with bytes to send at the end of the turn.
     private var unflushed: [PipelinedConnection] = []
-    /// No connection is opened before this, after a failed attempt.
-    private var nextAttempt = ContinuousClock.now
-    private var retryDelay = Duration.milliseconds(250)
+    /// How long a request may keep its connection before the pipeline gives up on both.
+    private let deadline: Duration
     /// Idle connections beyond the first are closed after this long unused.
     private static let idleLifetime = Duration.seconds(60)
 
@@ -70,8 +69,10 @@ final class LoopPipeline: @unchecked Sendable {
         self.workers = workers
         self.limit = limit
         waitLimit = database.pool.settings.acquireTimeout
+        deadline = database.statementDeadline
         loop.atEndOfTurn { [unowned self] in self.endOfTurn() }
         scheduleIdleCheck()
+        scheduleDeadlineCheck()
         open()
     }
 
@@ -156,9 +157,17 @@ final class LoopPipeline: @unchecked Sendable {
     }
 
     private func start(_ work: Work, on connection: PipelinedConnection) {
+        connection.busySince = .now
         // Weak: a pipeline closing as its loop stops fails what is in flight, from its deinit.
         let finished = { [weak self, unowned connection] in
+            connection.busySince = nil
             guard let self, !connection.isBroken else { return }
+            if ContinuousClock.now - connection.openedAt > database.pool.settings.maxLifetime {
+                // Replaced (when requests need one) so that a failover or a pooler's rebalancing is seen.
+                connections.removeAll { $0 === connection }
+                connection.close()
+                return
+            }
             idle.append((connection, .now))
         }
         switch work {
@@ -225,22 +234,14 @@ final class LoopPipeline: @unchecked Sendable {
         }
     }
 
-    /// Opens `count` connections on workers, unless the last attempt failed recently.
+    /// Opens `count` connections on workers (which fail at once while the link backs off after a failure).
     private func open(_ count: Int = 1) {
-        guard ContinuousClock.now >= nextAttempt else { return }
-        let settings = database.pool.settings
-        let links = database.links
+        let link = database.link
         let loop = self.loop
         for _ in 0..<count {
             connecting += 1
             workers.submit { [self] in
-                let outcome = Result { () throws(DatabaseError) -> LibPQ.Handle in
-                    LibPQ.Handle(
-                        pointer: try links.counting { () throws(DatabaseError) in
-                            try LibPQ.connect(
-                                conninfo: settings.conninfo, connectTimeoutSeconds: settings.connectTimeoutSeconds)
-                        })
-                }
+                let outcome = Result { () throws(DatabaseError) -> LibPQ.Handle in try link.connect() }
                 loop.execute { [self] in self.opened(outcome) }
             }
         }
@@ -253,20 +254,35 @@ final class LoopPipeline: @unchecked Sendable {
             let connection = PipelinedConnection(
                 handle: handle.pointer, loop: loop, usesPreparedStatements: database.pool.settings.usesPreparedStatements)
             connection.whenBroken = { [unowned self, unowned connection] in
-                database.links.connectionLost()
+                database.link.connectionLost()
                 connections.removeAll { $0 === connection }
                 idle.removeAll { $0.connection === connection }
             }
             connections.append(connection)
             idle.append((connection, .now))
-            retryDelay = .milliseconds(250)
         case .failure(let error):
-            nextAttempt = .now + retryDelay
-            retryDelay = min(retryDelay * 2, .seconds(10))
             // Nothing may come to open a connection for them: requests waiting with none open fail now.
             if !isReady && connecting == 0 {
                 while let next = dequeue() { fail(next.work, error) }
             }
+        }
+    }
+
+    /// Gives up on the requests that held their connection past `deadline` (PostgreSQL did not answer: a
+    /// statement that ignored its cancellation, or a link gone silent), four times a second: each fails as
+    /// unavailable, its statement is cancelled from a thread of its own, and its connection is closed.
+    private func scheduleDeadlineCheck() {
+        loop.schedule(after: .milliseconds(250)) { [unowned self] in
+            let expired = ContinuousClock.now - deadline
+            for connection in connections where (connection.busySince ?? .now) < expired {
+                connections.removeAll { $0 === connection }
+                let cancel = connection.abandon(
+                    DatabaseError(
+                        kind: .deadlineExceeded,
+                        detail: "no answer within \(deadline.wholeMilliseconds) ms (DB_STATEMENT_TIMEOUT_MS)"))
+                if let cancel { LibPQ.CancelRequest.sendInBackground(cancel) }
+            }
+            scheduleDeadlineCheck()
         }
     }
 

@@ -148,11 +148,8 @@ public final class StoreExecutor: Sendable {
             case .open:
                 workers.submit { [self] in
                     do throws(DatabaseError) {
-                        let handle = LibPQ.Handle(
-                            pointer: try database.links.counting { () throws(DatabaseError) in
-                                try LibPQ.connect(
-                                    conninfo: settings.conninfo, connectTimeoutSeconds: settings.connectTimeoutSeconds)
-                            })
+                        // No statement_timeout: a stream lasts as long as its client takes to read it.
+                        let handle = try database.link.connect(withServerTimeouts: false)
                         loop.execute { self.startStream(operation, handle: handle, on: loop, completion: completion) }
                     } catch {
                         connections.discard(nil)
@@ -171,7 +168,8 @@ public final class StoreExecutor: Sendable {
     ) {
         let connection: StreamingConnection
         do {
-            connection = try StreamingConnection(handle: handle, loop: loop, query: operation.query)
+            connection = try StreamingConnection(
+                handle: handle, loop: loop, query: operation.query, deadline: database.statementDeadline)
         } catch {
             database.streamConnections.discard(handle)
             return completion(.failure(DocumentStoreError(translating: error)))
@@ -237,7 +235,7 @@ public final class StoreExecutor: Sendable {
                 }
             }
             metrics.pools = [database.pool.statistics, loopPool, database.streamConnections.statistics]
-            database.links.add(to: &metrics)
+            database.link.add(to: &metrics)
             completion(metrics)
         }
     }

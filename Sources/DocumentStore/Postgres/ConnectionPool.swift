@@ -1,36 +1,55 @@
 import EventLoop
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// A bounded set of PostgreSQL connections shared by the threads that serve requests.
 ///
 /// Ownership: a connection is either idle in `idle` (owned by the pool, touched only under `condition`)
 /// or leased to exactly one caller, who alone uses it until it is handed back. Broken connections are
-/// dropped and replaced on demand, so the pool heals by itself after PostgreSQL restarts.
+/// dropped and replaced on demand, so the pool heals by itself after PostgreSQL restarts. A watchdog
+/// thread gives up on leases held past `leaseDeadline`: it asks PostgreSQL to cancel their statement, and
+/// a second later shuts their socket down, which ends a call blocked on a link gone silent.
 final class ConnectionPool: @unchecked Sendable {
     // @unchecked: all mutable state below is read and written only while `condition` is locked.
 
     struct Settings: Sendable {
-        var conninfo: String
         var size: Int
         /// How long a caller waits for a free connection before giving up.
         var acquireTimeout: Duration
-        /// Seconds libpq waits for a new connection to open.
-        var connectTimeoutSeconds: Int
         var usesPreparedStatements: Bool
+        /// How long a connection is used before it is closed and replaced.
+        var maxLifetime: Duration
+        /// How long a lease may last before its statement is cancelled (`DB_STATEMENT_TIMEOUT_MS`, plus a
+        /// second where PostgreSQL enforces it itself).
+        var leaseDeadline: Duration
+    }
+
+    /// A connection lent out, since when, and what the watchdog did about it.
+    private struct Lease {
+        let connection: PostgresConnection
+        let since = ContinuousClock.now
+        var cancelled = false
+        var cutOff = false
     }
 
     let settings: Settings
-    private let links: LinkCounters
+    private let link: DatabaseLink
     private let condition = ConditionLock()
     private var idle: [PostgresConnection] = []
-    /// The connections lent out now, so that their statements can be cancelled at shutdown.
-    private var leased: [ObjectIdentifier: PostgresConnection] = [:]
+    /// The connections lent out now, so that their statements can be cancelled at their deadline and at
+    /// shutdown.
+    private var leased: [ObjectIdentifier: Lease] = [:]
+    private var watchdogRunning = false
     private var openCount = 0
     /// Callers waiting for a connection to be handed back.
     private var waitingCount = 0
     private var isClosed = false
 
-    init(settings: Settings, links: LinkCounters) {
+    init(settings: Settings, link: DatabaseLink) {
         self.settings = settings
-        self.links = links
+        self.link = link
     }
 
     /// Runs `body` with a connection leased for its duration. A connection that broke meanwhile
@@ -59,7 +78,7 @@ final class ConnectionPool: @unchecked Sendable {
             if let connection = idle.popLast() {
                 condition.unlock()
                 if connection.isUsable { return tracked(connection) }
-                links.connectionLost()
+                link.connectionLost()
                 discard()
                 continue
             }
@@ -81,10 +100,11 @@ final class ConnectionPool: @unchecked Sendable {
         }
     }
 
-    /// Hands a leased connection back; it is kept only if libpq still sees it open and idle. Whether
-    /// the server dropped it meanwhile is checked at the next `lease`, once per use rather than twice.
+    /// Hands a leased connection back; it is kept only if libpq still sees it open and idle, and it is
+    /// younger than `maxLifetime`. Whether the server dropped it meanwhile is checked at the next `lease`,
+    /// once per use rather than twice.
     func release(_ connection: PostgresConnection) {
-        let isIdle = connection.isIdle
+        let isIdle = connection.isIdle && ContinuousClock.now - connection.openedAt < settings.maxLifetime
         condition.lock()
         leased[ObjectIdentifier(connection)] = nil
         if isIdle && !isClosed {
@@ -102,7 +122,7 @@ final class ConnectionPool: @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         // The connections stay alive while in `leased`, which only changes under this lock.
-        for connection in leased.values { connection.cancelRunningStatement() }
+        for lease in leased.values { lease.connection.cancelRunningStatement() }
         return leased.count
     }
 
@@ -133,13 +153,7 @@ final class ConnectionPool: @unchecked Sendable {
 
     private func open() throws(DatabaseError) -> PostgresConnection {
         do {
-            return try links.counting { () throws(DatabaseError) in
-                try PostgresConnection(
-                    conninfo: settings.conninfo,
-                    connectTimeoutSeconds: settings.connectTimeoutSeconds,
-                    usesPreparedStatements: settings.usesPreparedStatements
-                )
-            }
+            return try link.connectBlocking(usesPreparedStatements: settings.usesPreparedStatements)
         } catch {
             discard()
             throw error
@@ -148,9 +162,42 @@ final class ConnectionPool: @unchecked Sendable {
 
     private func tracked(_ connection: PostgresConnection) -> PostgresConnection {
         condition.lock()
-        leased[ObjectIdentifier(connection)] = connection
+        leased[ObjectIdentifier(connection)] = Lease(connection: connection)
+        let startsWatchdog = !watchdogRunning
+        watchdogRunning = true
         condition.unlock()
+        if startsWatchdog {
+            BackgroundThread.start { [self] in watchLeases() }
+        }
         return connection
+    }
+
+    /// Four times a second until the pool closes: cancels the statement of each lease past its deadline,
+    /// and a second later cuts its connection off.
+    private func watchLeases() {
+        while true {
+            usleep(250_000)
+            condition.lock()
+            if isClosed {
+                watchdogRunning = false
+                condition.unlock()
+                return
+            }
+            let now = ContinuousClock.now
+            var cancels: [LibPQ.CancelRequest] = []
+            for (key, lease) in leased where now - lease.since > settings.leaseDeadline {
+                if !lease.cancelled {
+                    leased[key]?.cancelled = true
+                    if let cancel = lease.connection.cancelRequest() { cancels.append(cancel) }
+                } else if !lease.cutOff && now - lease.since > settings.leaseDeadline + .seconds(1) {
+                    leased[key]?.cutOff = true
+                    // Its holder is blocked on the socket; it wakes with the connection lost.
+                    lease.connection.cutOff()
+                }
+            }
+            condition.unlock()
+            for cancel in cancels { LibPQ.CancelRequest.sendInBackground(cancel) }
+        }
     }
 
     /// Forgets one connection slot (the connection object itself closes when it is deallocated).

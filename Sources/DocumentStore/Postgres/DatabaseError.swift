@@ -14,6 +14,8 @@ struct DatabaseError: Error, CustomStringConvertible {
         case poolClosed
         /// A parameter value cannot be sent (it holds the NUL character).
         case invalidParameter
+        /// PostgreSQL did not answer within the statement deadline; the connection was given up.
+        case deadlineExceeded
     }
 
     let kind: Kind
@@ -30,7 +32,7 @@ struct DatabaseError: Error, CustomStringConvertible {
     /// True when the database cannot be reached right now, so a later retry may succeed.
     var isUnavailable: Bool {
         switch kind {
-        case .connectFailed, .connectionLost, .poolTimeout, .poolClosed:
+        case .connectFailed, .connectionLost, .poolTimeout, .poolClosed, .deadlineExceeded:
             return true
         case .invalidParameter:
             return false
@@ -48,6 +50,7 @@ struct DatabaseError: Error, CustomStringConvertible {
         case .poolTimeout: return "no database connection became free in time: \(detail)"
         case .poolClosed: return "the connection pool is closed"
         case .invalidParameter: return detail
+        case .deadlineExceeded: return "PostgreSQL did not answer in time: \(detail)"
         }
     }
 }

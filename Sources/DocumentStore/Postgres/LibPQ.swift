@@ -1,4 +1,5 @@
 import CLibPQ
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -45,11 +46,42 @@ enum LibPQ {
         }
     }
 
+    /// A request to cancel the statement a connection runs, made on the connection's thread and sent from
+    /// any other (it blocks while it connects to the server). Sent once; freed then.
+    struct CancelRequest: @unchecked Sendable {
+        let pointer: OpaquePointer
+
+        func send() {
+            var error = [CChar](repeating: 0, count: 256)
+            _ = PQcancel(pointer, &error, Int32(error.count))
+            PQfreeCancel(pointer)
+        }
+
+        /// Sends `request` on a thread of its own, as long as fewer than `backgroundLimit` are still being
+        /// sent (one blocks for as long as the link to the server is silent); else drops it.
+        static func sendInBackground(_ request: CancelRequest) {
+            guard sending.add(1, ordering: .relaxed).newValue <= backgroundLimit,
+                BackgroundThread.start({
+                    request.send()
+                    sending.subtract(1, ordering: .relaxed)
+                })
+            else {
+                sending.subtract(1, ordering: .relaxed)
+                PQfreeCancel(request.pointer)
+                return
+            }
+        }
+
+        private static let sending = Atomic<Int>(0)
+        private static let backgroundLimit = 4
+    }
+
     /// Opens a connection, blocking until it is open; `conninfo` is a libpq connection string or URL,
-    /// whose own settings win over the defaults given here.
-    static func connect(conninfo: String, connectTimeoutSeconds: Int) throws(DatabaseError) -> OpaquePointer {
-        let keywords: [String?] = ["connect_timeout", "application_name", "dbname"]
-        let values: [String?] = [String(connectTimeoutSeconds), "parlant-docstore", conninfo]
+    /// whose own settings win over `options`.
+    static func connect(conninfo: String, options: LinkOptions) throws(DatabaseError) -> OpaquePointer {
+        let parameters = options.parameters
+        let keywords: [String?] = parameters.map(\.keyword) + ["dbname"]
+        let values: [String?] = parameters.map(\.value) + [conninfo]
         let connected = withCStrings(keywords) { keywordPointers in
             withCStrings(values) { valuePointers in
                 PQconnectdbParams(keywordPointers, valuePointers, 1)

@@ -46,6 +46,10 @@ final class PipelinedConnection {
     private(set) var isBroken = false
     /// Called once when the connection breaks; it is then unusable.
     var whenBroken: (() -> Void)?
+    /// When the connection was opened.
+    let openedAt = ContinuousClock.now
+    /// Since when the request in flight has waited for its answer, for the pipeline's deadline.
+    var busySince: ContinuousClock.Instant?
 
     /// Takes over `handle`, a connection opened with `LibPQ.connect`, and drives it from `loop`. Call on
     /// the loop.
@@ -139,6 +143,18 @@ final class PipelinedConnection {
         isBroken = true
         loop.unregister(descriptor)
         failAll(DatabaseError(kind: .connectionLost, detail: "the connection was closed"))
+    }
+
+    /// Gives up on the connection: every request still waiting fails with `error`, and the connection is
+    /// closed. Returns the cancel request for the statement it was running, to send from a thread that may
+    /// block (it opens a connection of its own to the server).
+    func abandon(_ error: DatabaseError) -> LibPQ.CancelRequest? {
+        guard !isBroken else { return nil }
+        let cancel = PQgetCancel(handle).map(LibPQ.CancelRequest.init)
+        isBroken = true
+        loop.unregister(descriptor)
+        failAll(error)
+        return cancel
     }
 
     private func readResults() {

@@ -22,13 +22,23 @@ final class PostgresConnection {
     private static let preparedStatementLimit = 256
     private var isStreaming = false
 
-    /// Opens a connection; `conninfo` is a libpq connection string or URL, whose own settings win
-    /// over the defaults given here.
-    init(conninfo: String, connectTimeoutSeconds: Int, usesPreparedStatements: Bool) throws(DatabaseError) {
-        let handle = try LibPQ.connect(conninfo: conninfo, connectTimeoutSeconds: connectTimeoutSeconds)
-        self.handle = handle
-        canceller = PQgetCancel(handle)
+    /// When the connection was opened.
+    let openedAt = ContinuousClock.now
+
+    /// Takes over `handle`, a connection opened with `LibPQ.connect`.
+    init(handle: LibPQ.Handle, usesPreparedStatements: Bool) {
+        self.handle = handle.pointer
+        canceller = PQgetCancel(handle.pointer)
         self.usesPreparedStatements = usesPreparedStatements
+    }
+
+    /// Opens a connection with the default link options and no server-side deadlines; `conninfo` is a
+    /// libpq connection string or URL.
+    convenience init(conninfo: String, connectTimeoutSeconds: Int, usesPreparedStatements: Bool) throws(DatabaseError) {
+        let options = LinkOptions(connectTimeoutSeconds: connectTimeoutSeconds)
+        self.init(
+            handle: LibPQ.Handle(pointer: try LibPQ.connect(conninfo: conninfo, options: options)),
+            usesPreparedStatements: usesPreparedStatements)
     }
 
     deinit {
@@ -42,6 +52,18 @@ final class PostgresConnection {
         guard let canceller else { return }
         var error = [CChar](repeating: 0, count: 256)
         _ = PQcancel(canceller, &error, Int32(error.count))
+    }
+
+    /// A request to cancel the statement running now, to send from another thread. Safe to call from any
+    /// thread: it reads only what the connection learnt when it opened.
+    func cancelRequest() -> LibPQ.CancelRequest? {
+        PQgetCancel(handle).map(LibPQ.CancelRequest.init)
+    }
+
+    /// Shuts the connection's socket down, from any thread: a call blocked on it returns with the connection
+    /// lost. The connection is unusable afterwards.
+    func cutOff() {
+        shutdown(PQsocket(handle), Int32(SHUT_RDWR))
     }
 
     /// The host and port a connection string or URL names, as libpq reads it (`nil` where it names none).

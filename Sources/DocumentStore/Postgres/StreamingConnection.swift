@@ -28,11 +28,18 @@ final class StreamingConnection {
     /// The read under way: `take` gets each row and says whether to go on.
     private var take: (([String?]) -> Bool)?
     private var done: ((ReadEnd) -> Void)?
+    /// How long a read may wait for PostgreSQL's next row before it fails and the statement is cancelled.
+    private let deadline: Duration
+    /// When the read under way last got a row (or began).
+    private var lastProgress = ContinuousClock.now
+    /// Counts reads, so that a deadline timer knows whether its read is still the one under way.
+    private var reads = 0
 
     /// Takes over `handle` and sends `query` down it; nothing is read until `read`. Call on `loop`. When
-    /// it throws, `handle` is still the caller's.
-    init(handle: LibPQ.Handle, loop: EventLoop, query: SQLQuery) throws(DatabaseError) {
+    /// it throws, `handle` is still the caller's. A read that waits longer than `deadline` for a row fails.
+    init(handle: LibPQ.Handle, loop: EventLoop, query: SQLQuery, deadline: Duration) throws(DatabaseError) {
         self.loop = loop
+        self.deadline = deadline
         let pointer = handle.pointer
         descriptor = PQsocket(pointer)
         let binds = try LibPQ.checked(query.binds)
@@ -57,7 +64,23 @@ final class StreamingConnection {
     func read(_ take: @escaping ([String?]) -> Bool, done: @escaping (ReadEnd) -> Void) {
         self.take = take
         self.done = done
+        reads += 1
+        lastProgress = .now
+        scheduleDeadline(for: reads)
         pump()
+    }
+
+    /// Fails the read `read` when PostgreSQL sends nothing for `deadline` (a runaway statement behind no
+    /// timeout of its own, or a link gone silent), and asks PostgreSQL to cancel the statement.
+    private func scheduleDeadline(for read: Int) {
+        loop.schedule(after: deadline / 4) { [weak self] in
+            guard let self, reads == read, take != nil, let pointer = handle?.pointer else { return }
+            guard ContinuousClock.now - lastProgress >= deadline else { return scheduleDeadline(for: read) }
+            if let cancel = PQgetCancel(pointer).map(LibPQ.CancelRequest.init) {
+                LibPQ.CancelRequest.sendInBackground(cancel)
+            }
+            end(.failed(DatabaseError(kind: .deadlineExceeded, detail: "no row within \(deadline.wholeMilliseconds) ms")))
+        }
     }
 
     /// Stops driving the connection and hands it over, with whatever its statement has left to send.
@@ -87,6 +110,7 @@ final class StreamingConnection {
             }
             let status = PQresultStatus(result)
             if status == PGRES_SINGLE_TUPLE {
+                lastProgress = .now
                 let more = take(LibPQ.row(0, of: result))
                 PQclear(result)
                 if !more { return end(.paused) }

@@ -13,7 +13,7 @@ extension DocumentDatabase {
     /// Opens (or reuses) a pooled connection and reads the server version, database and user.
     /// `server` is `nil` when no connection could be had; then every later check is skipped.
     func checkConnection() -> (outcome: CheckOutcome, server: ServerFacts?) {
-        let target = PostgresConnection.target(of: pool.settings.conninfo)
+        let target = PostgresConnection.target(of: link.conninfo)
         let place = "\(target.host ?? "the default host"):\(target.port ?? "5432")"
         let row: [String?]
         let usesTLS: Bool

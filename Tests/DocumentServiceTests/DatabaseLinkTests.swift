@@ -1,0 +1,227 @@
+import Foundation
+import TestSupport
+import Testing
+
+@testable import DocumentService
+@testable import DocumentStore
+
+/// Database links that survive real networks (SPEC section 7b): statement and lock deadlines, a link gone
+/// silent, PostgreSQL down, over real sockets, through a relay the tests can freeze and stop.
+@Suite(.serialized) struct DatabaseLinkTests {
+    /// A service with short deadlines, reaching PostgreSQL at `url`.
+    static func service(
+        _ label: String,
+        url: String = TestPostgres.url,
+        statementTimeout: Duration = .seconds(2),
+        lockTimeout: Duration = .milliseconds(300),
+        serverTimeouts: Bool = true
+    ) throws -> TestService {
+        try TestService(label: label, url: url) { settings in
+            settings.statementTimeout = statementTimeout
+            settings.lockTimeout = lockTimeout
+            settings.sendsServerTimeouts = serverTimeouts
+            settings.connectTimeoutSeconds = 2
+        }
+    }
+
+    /// A collection holding `doc1` and `doc2`, and its table's qualified name.
+    static func collection(in service: TestService) throws -> (path: String, table: String) {
+        let client = service.client()
+        let name = TestService.uniqueCollection("link")
+        let created = try client.call("PUT", "/sessions/\(name)")
+        #expect(created.status == 201)
+        let table = try #require(created.object["table"] as? String)
+        for id in ["doc1", "doc2"] {
+            #expect(try client.call("POST", "/sessions/\(name)", json: #"{"id": "\#(id)"}"#).status == 201)
+        }
+        return ("/sessions/\(name)", "\"\(service.schema)\".\"\(table)\"")
+    }
+
+    /// A transaction of its own that holds `doc1`'s row lock until `release`.
+    final class RowLock {
+        let connection: PostgresConnection
+
+        init(_ table: String) throws {
+            connection = try PostgresConnection(conninfo: TestPostgres.url, connectTimeoutSeconds: 5, usesPreparedStatements: false)
+            try connection.execute("BEGIN; SELECT 1 FROM \(table) WHERE id = 'doc1' FOR UPDATE")
+        }
+
+        func release() throws {
+            try connection.execute("ROLLBACK")
+        }
+    }
+
+    static func seconds(_ body: () throws -> Void) rethrows -> Double {
+        let started = ContinuousClock.now
+        try body()
+        let (seconds, attoseconds) = (ContinuousClock.now - started).components
+        return Double(seconds) + Double(attoseconds) / 1e18
+    }
+
+    @Test func aLockWaitPastDBLockTimeoutGets503AndTheConnectionServesOn() throws {
+        let service = try Self.service("lock_timeout")
+        defer { service.application.stop() }
+        let (path, table) = try Self.collection(in: service)
+        let client = service.client()
+        let lock = try RowLock(table)
+        var refused: HTTPClient.Response?
+        let waited = try Self.seconds {
+            refused = try client.call("PATCH", "\(path)/doc1", json: #"{"seen": true}"#)
+        }
+        #expect(refused?.status == 503)
+        #expect(refused?.header("Retry-After") != nil)
+        #expect(refused?.errorCode == "database_unavailable")
+        #expect(refused?.errorMessage?.contains("DB_LOCK_TIMEOUT_MS") == true, "\(refused?.errorMessage ?? "")")
+        #expect(waited < 1.5, "answered after \(waited) s; DB_LOCK_TIMEOUT_MS is 0.3 s")
+        // The same loop connection serves the next request.
+        #expect(try client.call("PATCH", "\(path)/doc2", json: #"{"seen": true}"#).status == 200)
+        try lock.release()
+        #expect(try client.call("PATCH", "\(path)/doc1", json: #"{"seen": true}"#).status == 200)
+    }
+
+    @Test(arguments: ["loop", "worker"])
+    func withoutServerTimeoutsTheServiceGivesUpAtItsDeadline(_ path: String) throws {
+        // As behind a transaction pooler: PostgreSQL knows no timeout, the service's own deadline holds.
+        let service = try Self.service("deadline_\(path)", statementTimeout: .milliseconds(500), serverTimeouts: false)
+        defer { service.application.stop() }
+        let (collection, table) = try Self.collection(in: service)
+        let client = service.client()
+        let lock = try RowLock(table)
+        var refused: HTTPClient.Response?
+        let waited = try Self.seconds {
+            refused =
+                path == "loop"
+                ? try client.call("PATCH", "\(collection)/doc1", json: #"{"seen": true}"#)
+                // An upsert runs on a worker's blocking connection.
+                : try client.call(
+                    "POST", "\(collection):updateOne",
+                    json: #"{"where": {"id": "doc1"}, "params": {"seen": true}, "upsert": true}"#)
+        }
+        #expect(refused?.status == 503, "\(refused?.text ?? "")")
+        #expect(refused?.errorCode == "database_unavailable")
+        #expect(waited < 2.5, "answered after \(waited) s; DB_STATEMENT_TIMEOUT_MS is 0.5 s")
+        // The statement was cancelled in PostgreSQL too: nothing of the service waits for the lock.
+        var waiting = -1
+        for _ in 0..<40 {
+            waiting = try Self.lockWaiters()
+            if waiting == 0 { break }
+            usleep(100_000)
+        }
+        #expect(waiting == 0, "the abandoned statement still waits for the lock in PostgreSQL")
+        try lock.release()
+        #expect(try client.call("PATCH", "\(collection)/doc1", json: #"{"seen": true}"#).status == 200)
+        #expect(try client.call("GET", "\(collection)/doc1").status == 200)
+    }
+
+    @Test func aFrozenLinkGets503WithinTheDeadlineAndRecoversByItself() throws {
+        let upstream = try #require(Int(PostgresConnection.target(of: TestPostgres.url).port ?? ""))
+        let relay = try LinkRelay(upstreamPort: upstream)
+        let service = try Self.service("frozen", url: relay.url(through: TestPostgres.url), statementTimeout: .seconds(1))
+        defer { service.application.stop() }
+        let (path, _) = try Self.collection(in: service)
+        let client = service.client()
+        #expect(try client.call("GET", "\(path)/doc1").status == 200)
+        // A find without a limit, which leaves its streaming connection idle for the next.
+        #expect(try client.call("GET", path).status == 200)
+
+        relay.freeze()
+        var answered: HTTPClient.Response?
+        // Deadline: 1 s, and a second for PostgreSQL's own cancellation.
+        var waited = try Self.seconds { answered = try client.call("GET", "\(path)/doc1") }
+        #expect(answered?.status == 503)
+        #expect(waited < 3.5, "answered after \(waited) s")
+        waited = try Self.seconds {
+            answered = try client.call(
+                "POST", "\(path):updateOne", json: #"{"where": {"id": "doc2"}, "params": {"seen": 1}, "upsert": true}"#)
+        }
+        #expect(answered?.status == 503)
+        #expect(waited < 5.5, "answered after \(waited) s")
+        waited = try Self.seconds { answered = try client.call("GET", path) }
+        #expect(answered?.status == 503)
+        #expect(waited < 3.5, "the streamed find answered after \(waited) s")
+
+        relay.thaw()
+        #expect(try Self.secondsUntilOK(client, "\(path)/doc1") < 3)
+        // A restart of the link: every connection closed, then connecting refused for a while.
+        relay.stop()
+        waited = try Self.seconds { answered = try client.call("GET", "\(path)/doc2") }
+        #expect(answered?.status == 503)
+        #expect(waited < 1, "answered after \(waited) s")
+        try relay.start()
+        #expect(try Self.secondsUntilOK(client, "\(path)/doc2") < 2)
+    }
+
+    @Test func whileTheDatabaseIsDownRequestsFailFastAndConnectsBackOff() throws {
+        let upstream = try #require(Int(PostgresConnection.target(of: TestPostgres.url).port ?? ""))
+        let relay = try LinkRelay(upstreamPort: upstream)
+        let service = try Self.service("backoff", url: relay.url(through: TestPostgres.url))
+        defer { service.application.stop() }
+        let (path, _) = try Self.collection(in: service)
+        let client = service.client()
+        let failedConnects = { try Scrape(client.call("GET", "/metrics")).value("docstore_db_connects_total", ["result": "failure"]) }
+        let failedBefore = try failedConnects()
+
+        relay.stop()
+        var slowest = 0.0
+        var statuses: [Int: Int] = [:]
+        let started = ContinuousClock.now
+        while ContinuousClock.now - started < .seconds(3) {
+            var response: HTTPClient.Response?
+            slowest = max(slowest, try Self.seconds { response = try client.call("GET", "\(path)/doc1") })
+            statuses[response?.status ?? 0, default: 0] += 1
+            usleep(20_000)
+        }
+        let requests = statuses.values.reduce(0, +)
+        #expect(statuses[503] == requests, "\(statuses)")
+        #expect(slowest < 0.1, "the slowest answer took \(slowest) s")
+        let attempts = try failedConnects() - failedBefore
+        #expect(attempts >= 2 && attempts <= 12, "\(attempts) connection attempts for \(requests) requests in 3 s")
+        let readiness = try client.call("GET", "/readyz", key: nil)
+        #expect(readiness.status == 503)
+        #expect(readiness.errorMessage?.contains("connection refused") == true, "\(readiness.errorMessage ?? "")")
+
+        try relay.start()
+        #expect(try Self.secondsUntilOK(client, "\(path)/doc1") < 1.5)
+        #expect(try client.call("GET", "/readyz", key: nil).status == 200)
+    }
+
+    @Test func connectionsAreReplacedAfterTheirLifetime() throws {
+        let service = try TestService(label: "lifetime") { $0.connectionMaxLifetime = .milliseconds(300) }
+        defer { service.application.stop() }
+        let (path, _) = try Self.collection(in: service)
+        let client = service.client()
+        let opened = { try Scrape(client.call("GET", "/metrics")).value("docstore_db_connects_total", ["result": "success"]) }
+        #expect(try client.call("GET", "\(path)/doc1").status == 200)
+        let before = try opened()
+        // Within the lifetime, the same connections serve.
+        #expect(try client.call("GET", "\(path)/doc1").status == 200)
+        #expect(try opened() == before)
+        usleep(400_000)
+        // Past it, a connection is closed when its request ends and the next request opens another.
+        #expect(try client.call("GET", "\(path)/doc1").status == 200)
+        #expect(try client.call("GET", "\(path)/doc2").status == 200)
+        #expect(try opened() > before)
+    }
+
+    // MARK: Helpers
+
+    /// Seconds until GET `target` answers 200, asking every 50 ms for at most 10 s.
+    static func secondsUntilOK(_ client: HTTPClient, _ target: String) throws -> Double {
+        let started = ContinuousClock.now
+        while ContinuousClock.now - started < .seconds(10) {
+            if try client.call("GET", target).status == 200 {
+                let (seconds, attoseconds) = (ContinuousClock.now - started).components
+                return Double(seconds) + Double(attoseconds) / 1e18
+            }
+            usleep(50_000)
+        }
+        return .infinity
+    }
+
+    /// The service's backends waiting for a lock now.
+    static func lockWaiters() throws -> Int {
+        let rows = try TestPostgres.sql(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'parlant-docstore' AND wait_event_type = 'Lock'")
+        return Int(rows.first?.first.flatMap { $0 } ?? "") ?? -1
+    }
+}
