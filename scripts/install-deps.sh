@@ -13,7 +13,7 @@ PACKAGES=(
     postgresql postgresql-contrib
     curl jq wrk ca-certificates
     python3 python3-pip python3-venv
-    prometheus
+    prometheus pgbouncer
 )
 SWIFT_FALLBACK_DIR=/opt/swift/usr/bin
 
@@ -72,13 +72,16 @@ else
         is_installed "$pkg" || die "package $pkg is still not installed"
     done
     log "installed ${#missing[@]} packages"
-    # prometheus is here for promtool (the metrics tests check every scrape with it); its own server,
-    # which apt starts on a machine with systemd, is not wanted.
-    if [[ " ${missing[*]} " == *" prometheus "* ]] && command -v systemctl >/dev/null &&
-        systemctl is-enabled --quiet prometheus 2>/dev/null; then
-        as_root systemctl disable --now prometheus >/dev/null 2>&1 || true
-        log "disabled the prometheus service (only promtool is used)"
-    fi
+    # prometheus is here for promtool (the metrics tests check every scrape with it) and pgbouncer
+    # for the tests behind a transaction pooler (scripts/pgbouncer-start.sh runs its own); the
+    # servers apt starts on a machine with systemd are not wanted.
+    for service in prometheus pgbouncer; do
+        if [[ " ${missing[*]} " == *" $service "* ]] && command -v systemctl >/dev/null &&
+            systemctl is-enabled --quiet "$service" 2>/dev/null; then
+            as_root systemctl disable --now "$service" >/dev/null 2>&1 || true
+            log "disabled the $service service (the tests start their own)"
+        fi
+    done
 fi
 
 # Swift is not an apt package: it must come with the machine.

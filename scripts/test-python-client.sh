@@ -3,7 +3,8 @@
 #
 #   1. creates (or reuses) the virtualenv .venv-client and installs the client with its test
 #      extras (pip install -e clients/python[test]; Parlant and the test tools from PyPI);
-#   2. starts the shared local PostgreSQL (scripts/pg-start.sh; left running, it is shared);
+#   2. starts the shared local PostgreSQL (scripts/pg-start.sh; left running, it is shared); the
+#      service uses it, or CLIENT_DATABASE_URL when that is set (a pooler in front of it);
 #   3. starts the service ($DOCSTORE_BIN, default .build/debug/docstore, built with
 #      `swift build --product docstore` if missing) on 127.0.0.1, a free port, a schema of its own
 #      (pyclient_<random>) and a keys file with a random key and a random read-only key, and waits
@@ -52,6 +53,7 @@ log "installing clients/python[test] into $venv"
 
 # 2. PostgreSQL.
 database_url="$(bash scripts/pg-start.sh)"
+database_url="${CLIENT_DATABASE_URL:-$database_url}"
 
 # 3. The service.
 binary="${DOCSTORE_BIN:-.build/debug/docstore}"

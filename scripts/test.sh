@@ -7,7 +7,9 @@
 #      PostgreSQL, the HTTP service in process and as the docstore executable, over real sockets);
 #   3. scripts/openapi-check.sh: the OpenAPI file validates, matches the router, and schemathesis
 #      finds nothing against the live service;
-#   4. the Python client's tests (clients/python) against the live service;
+#   4. the Python client's tests (clients/python) against the live service, directly and through
+#      PgBouncer in transaction mode (scripts/pgbouncer-start.sh) on 6543 with
+#      DB_PREPARED_STATEMENTS=auto and on 6432 with off, with scripts/smoke.sh through the first;
 #   5. starts the service the way the README starts it (scripts/run.sh: a release build) on a
 #      database set up like a Supabase project's (scripts/pg-supabase.sh), runs scripts/smoke.sh
 #      against it, and stops it with SIGTERM (it must exit 0);
@@ -62,7 +64,33 @@ DOCSTORE_BIN="$debug_binary" bash scripts/openapi-check.sh || fail "scripts/open
 if [[ -f scripts/test-python-client.sh ]]; then
     log "scripts/test-python-client.sh"
     DOCSTORE_BIN="$debug_binary" bash scripts/test-python-client.sh || fail "scripts/test-python-client.sh"
+    for pooler in "6543 auto" "6432 off"; do
+        read -r pooler_port prepared <<<"$pooler"
+        pooler_url="$(bash scripts/pgbouncer-start.sh "$pooler_port")"
+        log "scripts/test-python-client.sh through PgBouncer on $pooler_port, DB_PREPARED_STATEMENTS=$prepared"
+        CLIENT_DATABASE_URL="$pooler_url" DB_PREPARED_STATEMENTS="$prepared" DOCSTORE_BIN="$debug_binary" \
+            bash scripts/test-python-client.sh -q || fail "scripts/test-python-client.sh through PgBouncer on $pooler_port"
+    done
 fi
+
+# The contract through the pooler: the debug binary on PgBouncer's 6543, walked by scripts/smoke.sh.
+pooler_port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+pooler_key="$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+pooler_log="$(mktemp)"
+pooler_schema="smoke_pooled_$(head -c 4 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+log "scripts/smoke.sh through PgBouncer on 6543 (the service on 127.0.0.1:$pooler_port)"
+HOST=127.0.0.1 PORT="$pooler_port" SERVICE_KEY="$pooler_key" SUPABASE_SCHEMA="$pooler_schema" \
+    DATABASE_URL="$(bash scripts/pgbouncer-start.sh 6543)" "$debug_binary" serve >"$pooler_log" 2>&1 &
+pooler_pid=$!
+for _ in $(seq 300); do
+    grep -q "listening on" "$pooler_log" && break
+    sleep 0.1
+done
+SERVICE_KEY="$pooler_key" bash scripts/smoke.sh "http://127.0.0.1:$pooler_port" ||
+    { kill -TERM "$pooler_pid"; tail -20 "$pooler_log"; fail "scripts/smoke.sh through PgBouncer"; }
+kill -TERM "$pooler_pid"
+wait "$pooler_pid" || { tail -20 "$pooler_log"; fail "the service behind PgBouncer did not stop cleanly"; }
+psql "$TEST_DATABASE_URL" -qc "DROP SCHEMA IF EXISTS \"$pooler_schema\" CASCADE" >/dev/null 2>&1 || true
 
 # The smoke run uses a database set up like a Supabase project's (default privileges that open every
 # new table to the Data API's roles, and a service user that is neither superuser nor BYPASSRLS), so

@@ -77,6 +77,10 @@ final class ConnectionPool: @unchecked Sendable {
             }
             if let connection = idle.popLast() {
                 condition.unlock()
+                if ContinuousClock.now - connection.openedAt >= settings.maxLifetime {
+                    discard()
+                    continue
+                }
                 if connection.isUsable { return tracked(connection) }
                 link.connectionLost()
                 discard()

@@ -103,6 +103,7 @@ final class DatabaseLink: Sendable {
     static func reason(_ message: String) -> String {
         let known: [(String, String)] = [
             ("Connection refused", "connection refused"),
+            ("unsupported startup parameter", "a pooler refused a startup parameter: set DB_PREPARED_STATEMENTS=off"),
             ("timeout expired", "connect timeout"),
             ("could not translate host name", "host name not found"),
             ("Name or service not known", "host name not found"),
