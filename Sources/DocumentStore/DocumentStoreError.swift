@@ -66,6 +66,11 @@ public struct DocumentStoreError: Error, Sendable, Equatable, CustomStringConver
     }
 
     public var code: String { kind.code }
+    /// Whether PostgreSQL could not be reached because the connection settings are wrong (TLS
+    /// verification, authentication), which retrying will not mend.
+    public var isLinkMisconfiguration: Bool {
+        cause == .connectFailed && detail.map(DatabaseLink.isMisconfiguration) == true
+    }
     public var description: String { "\(kind.code): \(message)" }
     /// The description plus the underlying cause; for logs only.
     public var debugDescription: String { detail.map { "\(description) [\($0)]" } ?? description }

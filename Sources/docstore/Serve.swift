@@ -13,7 +13,7 @@ struct Serve: ParsableCommand {
             Listens on HOST:PORT (default 0.0.0.0:8080). On SIGTERM or SIGINT it stops accepting connections, \
             lets requests in flight finish (up to SHUTDOWN_GRACE_SECONDS), closes the database pool and \
             exits 0. SIGHUP, or a change to the file, re-reads SERVICE_KEY_FILE. Exits 2 when the \
-            configuration is missing or invalid.
+            configuration is missing or invalid, or PostgreSQL refuses it (TLS verification, authentication).
             """
     )
 
@@ -58,6 +58,11 @@ struct Serve: ParsableCommand {
             log(
                 .info,
                 "database ready: PostgreSQL \(try application.database.ping()), schema \(configuration.database.schema)")
+        } catch where error.isLinkMisconfiguration {
+            // Retrying will not help: say why and stop, so that the deployment shows the failure.
+            log(.error, "cannot connect to PostgreSQL: \(error.debugDescription); check the connection settings")
+            application.stop()
+            throw ExitCode(2)
         } catch {
             log(.warning, "database not reachable yet (\(error.message)); /readyz answers 503 until it is")
         }

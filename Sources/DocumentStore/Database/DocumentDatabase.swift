@@ -90,7 +90,9 @@ public final class DocumentDatabase: Sendable {
             }
         } catch where error.kind == .unavailable {
             guard let reason = link.unreachableReason else { throw error }
-            throw DocumentStoreError(.unavailable, "PostgreSQL cannot be reached: \(reason).", detail: error.detail)
+            var explained = DocumentStoreError(.unavailable, "PostgreSQL cannot be reached: \(reason).", detail: error.detail)
+            explained.cause = error.cause
+            throw explained
         }
     }
 

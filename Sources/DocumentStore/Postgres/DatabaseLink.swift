@@ -99,6 +99,17 @@ final class DatabaseLink: Sendable {
         }
     }
 
+    /// Whether libpq's message says the connection settings are wrong (TLS verification, authentication, a
+    /// pooler refusing a parameter), rather than that PostgreSQL is down or unreachable for now.
+    static func isMisconfiguration(_ message: String) -> Bool {
+        let wrongSettings = [
+            "certificate verify failed", "does not match host name", "root certificate file",
+            "server does not support SSL", "password authentication failed", "no pg_hba.conf entry",
+            "unsupported startup parameter",
+        ]
+        return wrongSettings.contains { message.contains($0) }
+    }
+
     /// The kind of failure libpq's message describes, in words that name no host, user or address.
     static func reason(_ message: String) -> String {
         let known: [(String, String)] = [
