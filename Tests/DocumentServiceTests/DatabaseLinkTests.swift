@@ -135,6 +135,11 @@ import Testing
 
         relay.thaw()
         #expect(try Self.secondsUntilOK(client, "\(path)/doc1") < 3)
+        // Nothing stays stuck on the abandoned connections.
+        let scrape = try Scrape(client.call("GET", "/metrics"))
+        for pool in ["blocking", "loop", "stream"] {
+            #expect(scrape.value("docstore_db_pool_busy_connections", ["pool": pool]) == 0, "\(pool) pool")
+        }
         // A restart of the link: every connection closed, then connecting refused for a while.
         relay.stop()
         waited = try Self.seconds { answered = try client.call("GET", "\(path)/doc2") }
@@ -158,7 +163,7 @@ import Testing
         var slowest = 0.0
         var statuses: [Int: Int] = [:]
         let started = ContinuousClock.now
-        while ContinuousClock.now - started < .seconds(3) {
+        while ContinuousClock.now - started < .seconds(10) {
             var response: HTTPClient.Response?
             slowest = max(slowest, try Self.seconds { response = try client.call("GET", "\(path)/doc1") })
             statuses[response?.status ?? 0, default: 0] += 1
@@ -168,7 +173,8 @@ import Testing
         #expect(statuses[503] == requests, "\(statuses)")
         #expect(slowest < 0.1, "the slowest answer took \(slowest) s")
         let attempts = try failedConnects() - failedBefore
-        #expect(attempts >= 2 && attempts <= 12, "\(attempts) connection attempts for \(requests) requests in 3 s")
+        // At most about two a second: 0.1 s doubling to 1 s, with jitter.
+        #expect(attempts >= 5 && attempts <= 25, "\(attempts) connection attempts for \(requests) requests in 10 s")
         let readiness = try client.call("GET", "/readyz", key: nil)
         #expect(readiness.status == 503)
         #expect(readiness.errorMessage?.contains("connection refused") == true, "\(readiness.errorMessage ?? "")")
