@@ -11,7 +11,7 @@ set -euo pipefail
 PACKAGES=(
     libpq-dev libmicrohttpd-dev libssl-dev pkg-config
     postgresql postgresql-contrib
-    curl jq wrk ca-certificates openssl
+    curl jq wrk ca-certificates openssl iproute2
     python3 python3-pip python3-venv
     prometheus pgbouncer
 )

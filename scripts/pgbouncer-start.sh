@@ -35,6 +35,12 @@ running_pid() {
 if [[ $stop == true ]]; then
     if pid="$(running_pid)"; then
         kill -TERM "$pid"
+        for _ in $(seq 50); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        # SIGTERM is lost on a PgBouncer started with it blocked (a parent's mask is inherited).
+        kill -KILL "$pid" 2>/dev/null || true
         log "stopped PgBouncer on port $port"
     fi
     exit 0
