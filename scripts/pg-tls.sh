@@ -22,8 +22,9 @@ esac
 command -v openssl >/dev/null || die "openssl is not installed (scripts/install-deps.sh installs it)"
 
 tls="$DATA_ROOT/tls"
-# A certificate made by a run that died half-way is made again.
-if [[ ! -s $tls/server.crt || ! -s $tls/other-ca.crt ]]; then
+# Certificates made by a run that died half-way, or expiring within a day, are made again.
+if [[ ! -s $tls/server.crt || ! -s $tls/other-ca.crt ]] ||
+    ! openssl x509 -checkend 86400 -noout -in "$tls/server.crt" >/dev/null 2>&1; then
     log "making a throwaway CA and a server certificate for localhost in $tls"
     rm -rf "$tls"
     mkdir -p "$tls"

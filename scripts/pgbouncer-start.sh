@@ -40,7 +40,7 @@ if [[ $stop == true ]]; then
             sleep 0.1
         done
         # SIGTERM is lost on a PgBouncer started with it blocked (a parent's mask is inherited).
-        kill -KILL "$pid" 2>/dev/null || true
+        if kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid"; fi
         log "stopped PgBouncer on port $port"
     fi
     exit 0

@@ -66,7 +66,8 @@ if [[ -f scripts/test-python-client.sh ]]; then
     DOCSTORE_BIN="$debug_binary" bash scripts/test-python-client.sh || fail "scripts/test-python-client.sh"
     for pooler in "6543 auto" "6432 off"; do
         read -r pooler_port prepared <<<"$pooler"
-        pooler_url="$(bash scripts/pgbouncer-start.sh "$pooler_port")"
+        pooler_url="$(bash scripts/pgbouncer-start.sh "$pooler_port")" ||
+            fail "scripts/pgbouncer-start.sh $pooler_port"
         log "scripts/test-python-client.sh through PgBouncer on $pooler_port, DB_PREPARED_STATEMENTS=$prepared"
         CLIENT_DATABASE_URL="$pooler_url" DB_PREPARED_STATEMENTS="$prepared" DOCSTORE_BIN="$debug_binary" \
             bash scripts/test-python-client.sh -q || fail "scripts/test-python-client.sh through PgBouncer on $pooler_port"
@@ -78,17 +79,18 @@ pooler_port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.
 pooler_key="$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 pooler_log="$(mktemp)"
 pooler_schema="smoke_pooled_$(head -c 4 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+pooler_url="$(bash scripts/pgbouncer-start.sh 6543)" || fail "scripts/pgbouncer-start.sh 6543"
 log "scripts/smoke.sh through PgBouncer on 6543 (the service on 127.0.0.1:$pooler_port)"
 HOST=127.0.0.1 PORT="$pooler_port" SERVICE_KEY="$pooler_key" SUPABASE_SCHEMA="$pooler_schema" \
-    DATABASE_URL="$(bash scripts/pgbouncer-start.sh 6543)" "$debug_binary" serve >"$pooler_log" 2>&1 &
+    DATABASE_URL="$pooler_url" "$debug_binary" serve >"$pooler_log" 2>&1 &
 pooler_pid=$!
 for _ in $(seq 300); do
     grep -q "listening on" "$pooler_log" && break
     sleep 0.1
 done
 SERVICE_KEY="$pooler_key" bash scripts/smoke.sh "http://127.0.0.1:$pooler_port" ||
-    { kill -TERM "$pooler_pid"; tail -20 "$pooler_log"; fail "scripts/smoke.sh through PgBouncer"; }
-kill -TERM "$pooler_pid"
+    { kill -TERM "$pooler_pid" 2>/dev/null || true; tail -20 "$pooler_log"; fail "scripts/smoke.sh through PgBouncer"; }
+kill -TERM "$pooler_pid" 2>/dev/null || true
 wait "$pooler_pid" || { tail -20 "$pooler_log"; fail "the service behind PgBouncer did not stop cleanly"; }
 psql "$TEST_DATABASE_URL" -qc "DROP SCHEMA IF EXISTS \"$pooler_schema\" CASCADE" >/dev/null 2>&1 || true
 

@@ -38,17 +38,18 @@ final class LinkRelay: @unchecked Sendable {
     func freeze() { lock.withLock { frozen = true } }
     func thaw() { lock.withLock { frozen = false } }
 
-    /// Closes every connection and the listening socket: connecting is refused until `start`.
+    /// Closes every connection and the listening socket (and thaws): connecting is refused until `start`.
     func stop() {
-        let (open, listening) = lock.withLock { () -> ([Int32], Int32) in
-            defer { listener = -1 }
-            return (Array(sockets), listener)
-        }
-        // The pumps close the connections' sockets once both directions have ended.
-        for socket in open { shutdown(socket, Int32(SHUT_RDWR)) }
-        if listening >= 0 {
-            shutdown(listening, Int32(SHUT_RDWR))
-            close(listening)
+        lock.withLock {
+            frozen = false
+            // Under the lock, where the pumps close sockets, so that none of these numbers is reused yet.
+            // The pumps close the connections' sockets once both directions have ended.
+            for socket in sockets { shutdown(socket, Int32(SHUT_RDWR)) }
+            if listener >= 0 {
+                shutdown(listener, Int32(SHUT_RDWR))
+                close(listener)
+                listener = -1
+            }
         }
     }
 
@@ -103,14 +104,11 @@ final class LinkRelay: @unchecked Sendable {
         }
         shutdown(destination, Int32(SHUT_RDWR))
         shutdown(source, Int32(SHUT_RDWR))
-        let last = lock.withLock { () -> Bool in
+        lock.withLock {
             pair.ended += 1
-            guard pair.ended == 2 else { return false }
+            guard pair.ended == 2 else { return }
             sockets.remove(pair.client)
             sockets.remove(pair.server)
-            return true
-        }
-        if last {
             close(pair.client)
             close(pair.server)
         }

@@ -44,7 +44,7 @@ public final class DocumentDatabase: Sendable {
                 acquireTimeout: settings.poolTimeout,
                 usesPreparedStatements: settings.usesPreparedStatements,
                 maxLifetime: settings.connectionMaxLifetime,
-                leaseDeadline: settings.statementDeadline
+                statementDeadline: settings.statementDeadline
             ),
             link: link
         )

@@ -60,6 +60,8 @@ final class LoopPipeline: @unchecked Sendable {
     private var unflushed: [PipelinedConnection] = []
     /// How long a request may keep its connection before the pipeline gives up on both.
     private let deadline: Duration
+    /// No connection is opened before this, after a failed or refused attempt (the link backs off).
+    private var nextAttempt = ContinuousClock.now
     /// Idle connections beyond the first are closed after this long unused.
     private static let idleLifetime = Duration.seconds(60)
 
@@ -234,8 +236,9 @@ final class LoopPipeline: @unchecked Sendable {
         }
     }
 
-    /// Opens `count` connections on workers (which fail at once while the link backs off after a failure).
+    /// Opens `count` connections on workers, unless the link backs off after a failure.
     private func open(_ count: Int = 1) {
+        guard ContinuousClock.now >= nextAttempt else { return }
         let link = database.link
         let loop = self.loop
         for _ in 0..<count {
@@ -261,6 +264,8 @@ final class LoopPipeline: @unchecked Sendable {
             connections.append(connection)
             idle.append((connection, .now))
         case .failure(let error):
+            // Refused at once while the link backs off: wait as long, rather than asking again every turn.
+            nextAttempt = max(database.link.retryAt, .now + .milliseconds(100))
             // Nothing may come to open a connection for them: requests waiting with none open fail now.
             if !isReady && connecting == 0 {
                 while let next = dequeue() { fail(next.work, error) }
@@ -280,7 +285,7 @@ final class LoopPipeline: @unchecked Sendable {
                     DatabaseError(
                         kind: .deadlineExceeded,
                         detail: "no answer within \(deadline.wholeMilliseconds) ms (DB_STATEMENT_TIMEOUT_MS)"))
-                if let cancel { LibPQ.CancelRequest.sendInBackground(cancel) }
+                cancel?.sendInBackground()
             }
             scheduleDeadlineCheck()
         }

@@ -12,19 +12,13 @@ public final class StoreExecutor: Sendable {
     private let workers: WorkerPool
     private let connectionsPerLoop: Int
     private let recordsMetrics: Bool
-    /// Every loop this executor has served, with what it keeps there.
-    private let loops = Mutex<[LoopState]>([])
+    /// Every loop this executor has served (what it keeps there is the loop's own, released when it stops).
+    private let loops = Mutex<[EventLoop]>([])
 
     /// What the executor keeps on one event loop; touched on that loop only.
-    private final class LoopState: @unchecked Sendable {
-        // @unchecked: `metrics` and `pipeline` are used on `loop` only; other threads read `loop`.
-        let loop: EventLoop
+    private final class LoopState {
         let metrics = LoopOperationMetrics()
         var pipeline: LoopPipeline?
-
-        init(loop: EventLoop) {
-            self.loop = loop
-        }
     }
 
     /// - Parameters:
@@ -40,9 +34,8 @@ public final class StoreExecutor: Sendable {
 
     private func state(on loop: EventLoop) -> LoopState {
         loop.local(ObjectIdentifier(self)) {
-            let state = LoopState(loop: loop)
-            loops.withLock { $0.append(state) }
-            return state
+            loops.withLock { $0.append(loop) }
+            return LoopState()
         }
     }
 
@@ -215,9 +208,8 @@ public final class StoreExecutor: Sendable {
 
     /// What the database side has done and holds now; `completion` runs on one of the event loops.
     public func gatherMetrics(_ completion: @escaping @Sendable (DatabaseMetrics) -> Void) {
-        let states = loops.withLock { $0 }
         EventLoop.gather(
-            from: states.map(\.loop),
+            from: loops.withLock { $0 },
             { [self] loop in
                 let state = state(on: loop)
                 return (state.metrics.snapshot, state.pipeline?.statistics)

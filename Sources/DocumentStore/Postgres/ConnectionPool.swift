@@ -9,8 +9,8 @@ import EventLoop
 /// Ownership: a connection is either idle in `idle` (owned by the pool, touched only under `condition`)
 /// or leased to exactly one caller, who alone uses it until it is handed back. Broken connections are
 /// dropped and replaced on demand, so the pool heals by itself after PostgreSQL restarts. A watchdog
-/// thread gives up on leases held past `leaseDeadline`: it asks PostgreSQL to cancel their statement, and
-/// a second later shuts their socket down, which ends a call blocked on a link gone silent.
+/// thread gives up on statements that run past `statementDeadline`: it asks PostgreSQL to cancel them, and
+/// a second later shuts their connection's socket down, which ends a call blocked on a link gone silent.
 final class ConnectionPool: @unchecked Sendable {
     // @unchecked: all mutable state below is read and written only while `condition` is locked.
 
@@ -21,17 +21,17 @@ final class ConnectionPool: @unchecked Sendable {
         var usesPreparedStatements: Bool
         /// How long a connection is used before it is closed and replaced.
         var maxLifetime: Duration
-        /// How long a lease may last before its statement is cancelled (`DB_STATEMENT_TIMEOUT_MS`, plus a
+        /// How long a statement may run before the watchdog cancels it (`DB_STATEMENT_TIMEOUT_MS`, plus a
         /// second where PostgreSQL enforces it itself).
-        var leaseDeadline: Duration
+        var statementDeadline: Duration
     }
 
-    /// A connection lent out, since when, and what the watchdog did about it.
+    /// A connection lent out, and what the watchdog did about the statement it runs.
     private struct Lease {
         let connection: PostgresConnection
-        let since = ContinuousClock.now
-        var cancelled = false
-        var cutOff = false
+        /// The start of the statement last cancelled, and of the one last cut off.
+        var cancelled: Int64 = 0
+        var cutOff: Int64 = 0
     }
 
     let settings: Settings
@@ -176,8 +176,8 @@ final class ConnectionPool: @unchecked Sendable {
         return connection
     }
 
-    /// Four times a second until the pool closes: cancels the statement of each lease past its deadline,
-    /// and a second later cuts its connection off.
+    /// Four times a second until the pool closes: cancels each statement past its deadline, and a second
+    /// later cuts its connection off.
     private func watchLeases() {
         while true {
             usleep(250_000)
@@ -187,20 +187,21 @@ final class ConnectionPool: @unchecked Sendable {
                 condition.unlock()
                 return
             }
-            let now = ContinuousClock.now
-            var cancels: [LibPQ.CancelRequest] = []
-            for (key, lease) in leased where now - lease.since > settings.leaseDeadline {
-                if !lease.cancelled {
-                    leased[key]?.cancelled = true
-                    if let cancel = lease.connection.cancelRequest() { cancels.append(cancel) }
-                } else if !lease.cutOff && now - lease.since > settings.leaseDeadline + .seconds(1) {
-                    leased[key]?.cutOff = true
+            var cancels: [LibPQ.Canceller] = []
+            for (key, lease) in leased {
+                guard let statement = lease.connection.runningStatement, statement.age > settings.statementDeadline
+                else { continue }
+                if lease.cancelled != statement.start {
+                    leased[key]?.cancelled = statement.start
+                    if let canceller = lease.connection.canceller { cancels.append(canceller) }
+                } else if lease.cutOff != statement.start && statement.age > settings.statementDeadline + .seconds(1) {
+                    leased[key]?.cutOff = statement.start
                     // Its holder is blocked on the socket; it wakes with the connection lost.
                     lease.connection.cutOff()
                 }
             }
             condition.unlock()
-            for cancel in cancels { LibPQ.CancelRequest.sendInBackground(cancel) }
+            for cancel in cancels { cancel.sendInBackground() }
         }
     }
 

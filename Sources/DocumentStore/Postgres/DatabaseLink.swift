@@ -72,6 +72,11 @@ final class DatabaseLink: Sendable {
         }
     }
 
+    /// When the next connection attempt may be made: now, unless the last ones failed.
+    var retryAt: ContinuousClock.Instant {
+        state.withLock { $0.failuresInARow > 0 ? $0.retryAt : .now }
+    }
+
     /// Opens a connection for blocking use.
     func connectBlocking(usesPreparedStatements: Bool) throws(DatabaseError) -> PostgresConnection {
         PostgresConnection(handle: try connect(), usesPreparedStatements: usesPreparedStatements)

@@ -46,28 +46,39 @@ enum LibPQ {
         }
     }
 
-    /// A request to cancel the statement a connection runs, made on the connection's thread and sent from
-    /// any other (it blocks while it connects to the server). Sent once; freed then.
-    struct CancelRequest: @unchecked Sendable {
-        let pointer: OpaquePointer
+    /// What cancels the statement a connection runs (libpq's `PGcancel`), made on the connection's thread
+    /// and usable from any other: it holds only what the connection learnt when it opened, and lives
+    /// until its last holder lets go, even when the connection is closed first.
+    final class Canceller: @unchecked Sendable {
+        // @unchecked: the PGcancel is only read after it is made (PQcancel is safe from any thread).
+        private let pointer: OpaquePointer
 
-        func send() {
-            var error = [CChar](repeating: 0, count: 256)
-            _ = PQcancel(pointer, &error, Int32(error.count))
+        /// The canceller of `connection`, made on the thread that owns it.
+        init?(_ connection: OpaquePointer) {
+            guard let pointer = PQgetCancel(connection) else { return nil }
+            self.pointer = pointer
+        }
+
+        deinit {
             PQfreeCancel(pointer)
         }
 
-        /// Sends `request` on a thread of its own, as long as fewer than `backgroundLimit` are still being
-        /// sent (one blocks for as long as the link to the server is silent); else drops it.
-        static func sendInBackground(_ request: CancelRequest) {
-            guard sending.add(1, ordering: .relaxed).newValue <= backgroundLimit,
-                BackgroundThread.start({
-                    request.send()
-                    sending.subtract(1, ordering: .relaxed)
+        /// Asks PostgreSQL to cancel the statement, blocking while it connects to the server.
+        func send() {
+            var error = [CChar](repeating: 0, count: 256)
+            _ = PQcancel(pointer, &error, Int32(error.count))
+        }
+
+        /// `send` on a thread of its own, as long as fewer than `backgroundLimit` are still being sent (one
+        /// blocks for as long as the link to the server is silent); else dropped.
+        func sendInBackground() {
+            guard Self.sending.add(1, ordering: .relaxed).newValue <= Self.backgroundLimit,
+                BackgroundThread.start({ [self] in
+                    send()
+                    Self.sending.subtract(1, ordering: .relaxed)
                 })
             else {
-                sending.subtract(1, ordering: .relaxed)
-                PQfreeCancel(request.pointer)
+                Self.sending.subtract(1, ordering: .relaxed)
                 return
             }
         }

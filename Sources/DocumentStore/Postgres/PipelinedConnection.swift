@@ -148,9 +148,9 @@ final class PipelinedConnection {
     /// Gives up on the connection: every request still waiting fails with `error`, and the connection is
     /// closed. Returns the cancel request for the statement it was running, to send from a thread that may
     /// block (it opens a connection of its own to the server).
-    func abandon(_ error: DatabaseError) -> LibPQ.CancelRequest? {
+    func abandon(_ error: DatabaseError) -> LibPQ.Canceller? {
         guard !isBroken else { return nil }
-        let cancel = PQgetCancel(handle).map(LibPQ.CancelRequest.init)
+        let cancel = LibPQ.Canceller(handle)
         isBroken = true
         loop.unregister(descriptor)
         failAll(error)

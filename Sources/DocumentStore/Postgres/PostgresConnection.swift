@@ -1,4 +1,5 @@
 import CLibPQ
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -13,9 +14,16 @@ import CLibPQ
 /// the pool guarantees by handing each one to a single lease holder.
 final class PostgresConnection {
     private let handle: OpaquePointer
-    /// libpq's cancel request object for this connection, made at connect: the one part of a
-    /// connection another thread may use (`cancelRunningStatement`).
-    private let canceller: OpaquePointer?
+    /// Cancels this connection's statement: made at connect, the one part of a connection another thread
+    /// may use (`cancelRunningStatement`, the pool's watchdog).
+    let canceller: LibPQ.Canceller?
+    /// A duplicate of the connection's socket, so that another thread can shut the socket down (`cutOff`)
+    /// even after libpq closed its own descriptor, whose number may then belong to another file.
+    private let watchedSocket: Int32
+    /// When the statement running now began, in nanoseconds of `statementClock`; 0 between statements.
+    /// Written by the connection's user, read by the pool's watchdog.
+    private let statementStart = Atomic<Int64>(0)
+    private static let statementClock = ContinuousClock.now
     private let usesPreparedStatements: Bool
     /// Statement text -> server-side prepared statement name, for this connection only.
     private var preparedNames: [String: String] = [:]
@@ -28,7 +36,8 @@ final class PostgresConnection {
     /// Takes over `handle`, a connection opened with `LibPQ.connect`.
     init(handle: LibPQ.Handle, usesPreparedStatements: Bool) {
         self.handle = handle.pointer
-        canceller = PQgetCancel(handle.pointer)
+        canceller = LibPQ.Canceller(handle.pointer)
+        watchedSocket = dup(PQsocket(handle.pointer))
         self.usesPreparedStatements = usesPreparedStatements
     }
 
@@ -42,28 +51,39 @@ final class PostgresConnection {
     }
 
     deinit {
-        if let canceller { PQfreeCancel(canceller) }
+        if watchedSocket >= 0 { close(watchedSocket) }
         PQfinish(handle)
     }
 
     /// Asks PostgreSQL to cancel the statement this connection is running, if any. Unlike every other
     /// method, safe to call from any thread while the connection's user is blocked in a query.
     func cancelRunningStatement() {
-        guard let canceller else { return }
-        var error = [CChar](repeating: 0, count: 256)
-        _ = PQcancel(canceller, &error, Int32(error.count))
-    }
-
-    /// A request to cancel the statement running now, to send from another thread. Safe to call from any
-    /// thread: it reads only what the connection learnt when it opened.
-    func cancelRequest() -> LibPQ.CancelRequest? {
-        PQgetCancel(handle).map(LibPQ.CancelRequest.init)
+        canceller?.send()
     }
 
     /// Shuts the connection's socket down, from any thread: a call blocked on it returns with the connection
     /// lost. The connection is unusable afterwards.
     func cutOff() {
-        shutdown(PQsocket(handle), Int32(SHUT_RDWR))
+        if watchedSocket >= 0 { shutdown(watchedSocket, Int32(SHUT_RDWR)) }
+    }
+
+    /// How long the statement running now has run, from any thread; nil between statements. With its start,
+    /// which tells one statement from the next.
+    var runningStatement: (start: Int64, age: Duration)? {
+        let start = statementStart.load(ordering: .relaxed)
+        guard start != 0 else { return nil }
+        return (start, .nanoseconds(Self.now() - start))
+    }
+
+    /// Marks a statement (or the wait for a streamed row) as running for the duration of `body`.
+    private func timed<T, Failure: Error>(_ body: () throws(Failure) -> T) throws(Failure) -> T {
+        statementStart.store(Self.now(), ordering: .relaxed)
+        defer { statementStart.store(0, ordering: .relaxed) }
+        return try body()
+    }
+
+    private static func now() -> Int64 {
+        max(1, (ContinuousClock.now - statementClock).wholeNanoseconds)
     }
 
     /// The host and port a connection string or URL names, as libpq reads it (`nil` where it names none).
@@ -123,18 +143,20 @@ final class PostgresConnection {
     func query(_ query: SQLQuery, reusable: Bool = false) throws(DatabaseError) -> QueryResult {
         let text = query.text
         let binds = try LibPQ.checked(query.binds)
-        let result = LibPQ.withCStrings(binds) { values in
-            if reusable && usesPreparedStatements && !query.needsCustomPlan {
-                return executePrepared(text, count: Int32(binds.count), values: values)
+        return try timed { () throws(DatabaseError) in
+            let result = LibPQ.withCStrings(binds) { values in
+                if reusable && usesPreparedStatements && !query.needsCustomPlan {
+                    return executePrepared(text, count: Int32(binds.count), values: values)
+                }
+                return PQexecParams(handle, text, Int32(binds.count), nil, values, nil, nil, 0)
             }
-            return PQexecParams(handle, text, Int32(binds.count), nil, values, nil, nil, 0)
+            return try consume(result)
         }
-        return try consume(result)
     }
 
     /// Runs SQL without parameters; several statements separated by `;` are allowed.
     func execute(_ sql: String) throws(DatabaseError) {
-        _ = try consume(PQexec(handle, sql))
+        _ = try timed { () throws(DatabaseError) in try consume(PQexec(handle, sql)) }
     }
 
     /// Sends a statement whose rows are then read one at a time with `nextStreamedRow()`,
@@ -161,7 +183,7 @@ final class PostgresConnection {
     /// The next row of the statement started with `startStreaming`, or `nil` after the last one.
     func nextStreamedRow() throws(DatabaseError) -> [String?]? {
         guard isStreaming else { return nil }
-        guard let result = PQgetResult(handle) else {
+        guard let result = timed({ PQgetResult(handle) }) else {
             isStreaming = false
             return nil
         }

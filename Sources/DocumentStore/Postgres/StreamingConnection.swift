@@ -76,9 +76,7 @@ final class StreamingConnection {
         loop.schedule(after: deadline / 4) { [weak self] in
             guard let self, reads == read, take != nil, let pointer = handle?.pointer else { return }
             guard ContinuousClock.now - lastProgress >= deadline else { return scheduleDeadline(for: read) }
-            if let cancel = PQgetCancel(pointer).map(LibPQ.CancelRequest.init) {
-                LibPQ.CancelRequest.sendInBackground(cancel)
-            }
+            LibPQ.Canceller(pointer)?.sendInBackground()
             end(.failed(DatabaseError(kind: .deadlineExceeded, detail: "no row within \(deadline.wholeMilliseconds) ms")))
         }
     }
