@@ -59,6 +59,27 @@ struct ConnectionPoolTests {
         }
         #expect((prepared != "0") == enabled, "prepared statements in the session: \(prepared ?? "none")")
     }
+
+    @Test("a statement longer than the prepared-text bound runs unnamed: its plan is not kept")
+    func longStatementsAreNotPrepared() throws {
+        let database = try TestDatabase.make(label: "prep_long", poolSize: 1, preparedStatements: true)
+        let collection = database.collection(try CollectionName("sessions"), tablePrefix: "parlant_sessions_")
+        _ = try collection.insert(.of(#"{"id": "a"}"#))
+        let preparedTexts = {
+            try database.pool.withConnection { connection in
+                try connection.query("SELECT statement FROM pg_prepared_statements").rows.compactMap { $0.first ?? nil }
+            }
+        }
+        let before = try preparedTexts()
+        // 200 conditions over as many fields: a statement text far over the bound.
+        let conditions = (0..<200).map { #"{"f\#($0)": {"$eq": "v"}}"# }.joined(separator: ",")
+        let wide = try Where.parse(json: #"{"$or": [\#(conditions)]}"#)
+        _ = try collection.find(FindQuery(filter: wide, limit: 1))
+        _ = try collection.find(FindQuery(filter: try Where.parse(json: #"{"kind": "short"}"#), limit: 1))
+        let added = try preparedTexts().filter { !before.contains($0) }
+        #expect(added.count == 1, "\(added.count) statements prepared")
+        #expect(added.allSatisfy { $0.utf8.count <= SQLQuery.longestPreparedText })
+    }
 }
 
 /// The code of the `DocumentStoreError` that `body` throws, or nil.

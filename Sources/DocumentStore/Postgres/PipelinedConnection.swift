@@ -40,7 +40,7 @@ final class PipelinedConnection {
     private var preparedNames: [String: String] = [:]
     /// Statement texts whose preparation is under way.
     private var preparing: Set<String> = []
-    private static let preparedStatementLimit = 512
+    private static let preparedStatementLimit = 256
     private var entries = FIFO<Entry>()
     private var waitingToWrite = false
     private(set) var isBroken = false
@@ -94,7 +94,7 @@ final class PipelinedConnection {
         for (index, (query, binds)) in prepared.enumerated() {
             let text = query.text
             let count = Int32(binds.count)
-            let reusable = usesPreparedStatements && statements[index].reusable && !query.needsCustomPlan
+            let reusable = usesPreparedStatements && statements[index].reusable && query.isPreparable(text: text)
             var name = reusable ? preparedNames[text] : nil
             if reusable, name == nil, !preparing.contains(text), preparedNames.count < Self.preparedStatementLimit {
                 let newName = "docstore_p\(preparedNames.count + preparing.count + 1)"

@@ -138,14 +138,14 @@ final class PostgresConnection {
     /// Runs one statement and returns all of its rows, each value as text (`nil` for NULL).
     ///
     /// With `reusable`, the statement is prepared once per connection when prepared statements are on,
-    /// unless it `needsCustomPlan`.
+    /// unless it is not `isPreparable`.
     @discardableResult
     func query(_ query: SQLQuery, reusable: Bool = false) throws(DatabaseError) -> QueryResult {
         let text = query.text
         let binds = try LibPQ.checked(query.binds)
         return try timed { () throws(DatabaseError) in
             let result = LibPQ.withCStrings(binds) { values in
-                if reusable && usesPreparedStatements && !query.needsCustomPlan {
+                if reusable && usesPreparedStatements && query.isPreparable(text: text) {
                     return executePrepared(text, count: Int32(binds.count), values: values)
                 }
                 return PQexecParams(handle, text, Int32(binds.count), nil, values, nil, nil, 0)
@@ -165,7 +165,7 @@ final class PostgresConnection {
     func startStreaming(_ query: SQLQuery) throws(DatabaseError) {
         let text = query.text
         let binds = try LibPQ.checked(query.binds)
-        let name = usesPreparedStatements && !query.needsCustomPlan ? prepared(text, count: Int32(binds.count)) : nil
+        let name = usesPreparedStatements && query.isPreparable(text: text) ? prepared(text, count: Int32(binds.count)) : nil
         let sent = LibPQ.withCStrings(binds) { values in
             if let name {
                 return PQsendQueryPrepared(handle, name, Int32(binds.count), values, nil, nil, 0)

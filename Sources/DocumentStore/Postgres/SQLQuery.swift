@@ -25,6 +25,16 @@ struct SQLQuery: Sendable, ExpressibleByStringInterpolation {
         needsCustomPlan = stringInterpolation.needsCustomPlan
     }
 
+    /// The longest statement text prepared once per connection. Longer ones (a filter of hundreds of
+    /// conditions over different fields) are one-offs whose kept plan would hold megabytes of the
+    /// connection's memory, for as long as it lives: they go unnamed.
+    static let longestPreparedText = 4096
+
+    /// Whether the statement, whose text is `text`, may be prepared once per connection.
+    func isPreparable(text: String) -> Bool {
+        !needsCustomPlan && text.utf8.count <= Self.longestPreparedText
+    }
+
     /// The same statement, marked to be planned for its values each time (see `needsCustomPlan`).
     func plannedForItsValues() -> SQLQuery {
         var query = self
