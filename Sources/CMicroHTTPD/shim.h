@@ -66,6 +66,13 @@ static inline unsigned int docstore_mhd_connections(struct MHD_Daemon *daemon)
     return info == NULL ? 0 : info->num_connections;
 }
 
+/// The socket of a connection, or -1 (MHD_get_connection_info is variadic and does not import into Swift).
+static inline int docstore_mhd_connection_fd(struct MHD_Connection *connection)
+{
+    const union MHD_ConnectionInfo *info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
+    return info == NULL ? -1 : info->connect_fd;
+}
+
 /// How long, in milliseconds, the caller's loop may wait before it must run the daemon again: at most
 /// `cap`, and `cap` when no connection has a deadline.
 static inline int docstore_mhd_timeout_ms(struct MHD_Daemon *daemon, int cap)

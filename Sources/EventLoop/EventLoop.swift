@@ -21,13 +21,15 @@ public final class EventLoop: @unchecked Sendable {
 
         public static let readable = Interest(rawValue: UInt32(EPOLLIN.rawValue))
         public static let writable = Interest(rawValue: UInt32(EPOLLOUT.rawValue))
+        /// The peer closed its side (it reports as `failed`).
+        public static let peerClosed = Interest(rawValue: UInt32(EPOLLRDHUP.rawValue))
     }
 
     /// What a descriptor turned out to be.
     public struct Readiness: Sendable {
         public let readable: Bool
         public let writable: Bool
-        /// The peer hung up or the descriptor failed.
+        /// The peer hung up (or closed its side, when waited for) or the descriptor failed.
         public let failed: Bool
     }
 
@@ -177,7 +179,7 @@ public final class EventLoop: @unchecked Sendable {
                     let readiness = Readiness(
                         readable: flags & EPOLLIN.rawValue != 0,
                         writable: flags & EPOLLOUT.rawValue != 0,
-                        failed: flags & (EPOLLERR.rawValue | EPOLLHUP.rawValue) != 0
+                        failed: flags & (EPOLLERR.rawValue | EPOLLHUP.rawValue | EPOLLRDHUP.rawValue) != 0
                     )
                     registrations[descriptor]?(readiness)
                 }

@@ -14,9 +14,10 @@ import Testing
         url: String = TestPostgres.url,
         statementTimeout: Duration = .seconds(2),
         lockTimeout: Duration = .milliseconds(300),
-        serverTimeouts: Bool = true
+        serverTimeouts: Bool = true,
+        connectionsPerLoop: Int = 8
     ) throws -> TestService {
-        try TestService(label: label, url: url) { settings in
+        try TestService(label: label, url: url, connectionsPerLoop: connectionsPerLoop, eventLoops: 1) { settings in
             settings.statementTimeout = statementTimeout
             settings.lockTimeout = lockTimeout
             settings.sendsServerTimeouts = serverTimeouts
@@ -96,7 +97,7 @@ import Testing
         // The statement was cancelled in PostgreSQL too: nothing of the service waits for the lock.
         var waiting = -1
         for _ in 0..<40 {
-            waiting = try Self.lockWaiters()
+            waiting = RowLock.waitingBackends(schema: service.schema, table: table)
             if waiting == 0 { break }
             usleep(100_000)
         }
@@ -104,6 +105,35 @@ import Testing
         lock.release()
         #expect(try client.call("PATCH", "\(collection)/doc1", json: #"{"seen": true}"#).status == 200)
         #expect(try client.call("GET", "\(collection)/doc1").status == 200)
+    }
+
+    /// On the loop's connection (one loop, made ready by the requests before), and on a worker's.
+    @Test(arguments: [8, 0])
+    func aClientThatLeavesHasItsStatementCancelled(connectionsPerLoop: Int) throws {
+        let service = try Self.service(
+            "departure", statementTimeout: .seconds(15), lockTimeout: .seconds(10), connectionsPerLoop: connectionsPerLoop)
+        defer { service.application.stop() }
+        let (path, table) = try Self.collection(in: service)
+        #expect(try service.client().call("PATCH", "\(path)/doc2", json: #"{"warm": 1}"#).status == 200)
+        let lock = try RowLock(schema: service.schema, table: table, id: "doc1")
+        defer { lock.release() }
+        let leaving = service.client()
+        try leaving.write(RawSocket.request("PATCH", "\(path)/doc1", port: service.port, json: #"{"left": true}"#))
+        try #require(
+            RowLock.waitUntilBlocked(schema: service.schema, table: table), "the PATCH never waited for the lock")
+        leaving.disconnect()
+        // Well before DB_LOCK_TIMEOUT_MS (10 s), nothing of the service waits for the lock any more.
+        var waiting = -1
+        for _ in 0..<30 {
+            waiting = RowLock.waitingBackends(schema: service.schema, table: table)
+            if waiting == 0 { break }
+            usleep(100_000)
+        }
+        #expect(waiting == 0, "the statement of a client that left still waits in PostgreSQL")
+        lock.release()
+        let stored = try service.client().call("GET", "\(path)/doc1")
+        #expect(stored.object["left"] == nil, "the abandoned PATCH was written")
+        #expect(try service.client().call("PATCH", "\(path)/doc1", json: #"{"seen": 1}"#).status == 200)
     }
 
     @Test func aFrozenLinkGets503WithinTheDeadlineAndRecoversByItself() throws {
@@ -234,12 +264,5 @@ import Testing
             usleep(50_000)
         }
         return .infinity
-    }
-
-    /// The service's backends waiting for a lock now.
-    static func lockWaiters() throws -> Int {
-        let rows = try TestPostgres.sql(
-            "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'parlant-docstore' AND wait_event_type = 'Lock'")
-        return Int(rows.first?.first.flatMap { $0 } ?? "") ?? -1
     }
 }

@@ -52,6 +52,8 @@ final class TestService: Sendable {
         keys: [AccessKey] = [AccessKey(secret: TestService.key)],
         metricsEnabled: Bool = true,
         metricsPort: Int? = nil,
+        connectionsPerLoop: Int = 8,
+        eventLoops: Int = HTTPServer.defaultEventLoops,
         database adjust: (inout DatabaseSettings) -> Void = { _ in }
     ) throws {
         schema = TestPostgres.uniqueSchema(label)
@@ -65,6 +67,8 @@ final class TestService: Sendable {
                 maxBodyBytes: maxBodyBytes,
                 connectionLimit: 4096,
                 connectionTimeoutSeconds: 60,
+                eventLoops: eventLoops,
+                databaseConnectionsPerLoop: connectionsPerLoop,
                 metricsEnabled: metricsEnabled,
                 metricsPort: metricsPort
             ),

@@ -69,7 +69,9 @@ struct RequestContext: Sendable {
     ) {
         switch mode {
         case .loop:
-            executor.run(operation, on: loop) { outcome in self.finish(outcome, respond) }
+            executor.run(operation, on: loop, cancellation: request.cancellation) { outcome in
+                self.finish(outcome, respond)
+            }
         case .worker:
             finish(
                 Result { () throws(DocumentStoreError) in try executor.performBlocking(operation, countedOn: loop) },

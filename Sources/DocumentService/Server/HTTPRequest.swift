@@ -1,3 +1,5 @@
+import EventLoop
+
 /// One complete HTTP request as received: the raw target, the headers and the whole body.
 public struct HTTPRequest: Sendable {
     public let method: String
@@ -7,13 +9,19 @@ public struct HTTPRequest: Sendable {
     public let body: [UInt8]
     /// What the handler's `head` accepted the request with.
     public let state: (any Sendable)?
+    /// Cancelled when the client goes away before the answer.
+    public let cancellation: Cancellation
 
-    public init(method: String, target: String, headers: HTTPHeaders, body: [UInt8], state: (any Sendable)? = nil) {
+    public init(
+        method: String, target: String, headers: HTTPHeaders, body: [UInt8], state: (any Sendable)? = nil,
+        cancellation: Cancellation = Cancellation()
+    ) {
         self.method = method
         self.target = target
         self.headers = headers
         self.body = body
         self.state = state
+        self.cancellation = cancellation
     }
 
     /// The target's path, before any `?`.

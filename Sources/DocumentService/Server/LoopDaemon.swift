@@ -116,6 +116,7 @@ final class LoopDaemon: @unchecked Sendable {
             } else if state.pendingResponse == nil {
                 state.pendingResponse = context.handler.shuttingDown()
             }
+            stopWatching(state)
             state.isSuspended = false
             if let connection = state.connection { MHD_resume_connection(connection) }
         }
@@ -258,7 +259,7 @@ final class LoopDaemon: @unchecked Sendable {
         context.requestsBeingAnswered.add(1, ordering: .relaxed)
         let request = HTTPRequest(
             method: state.method ?? "GET", target: state.target, headers: state.headers, body: state.body,
-            state: state.accepted)
+            state: state.accepted, cancellation: state.cancellation)
         state.body = []
         state.accepted = nil
         context.handler.respond(to: request, on: loop) { [self, state] response in
@@ -270,7 +271,29 @@ final class LoopDaemon: @unchecked Sendable {
             return queue(response, on: connection, for: state)
         }
         suspend(state)
+        watchForDeparture(state)
         return .YES
+    }
+
+    /// While the request waits for its answer its connection is suspended, and libmicrohttpd does not
+    /// watch it: the loop does, and when the client closes its side, cancels the request's work.
+    private func watchForDeparture(_ state: RequestState) {
+        guard state.isSuspended, let connection = state.connection, state.watchedSocket < 0 else { return }
+        let socket = docstore_mhd_connection_fd(connection)
+        guard socket >= 0 else { return }
+        state.watchedSocket = socket
+        loop.register(socket, for: .peerClosed) { [unowned self, state] readiness in
+            guard readiness.failed else { return }
+            stopWatching(state)
+            state.cancellation.cancel()
+        }
+    }
+
+    /// Stops watching the request's socket: before libmicrohttpd takes the connection back.
+    private func stopWatching(_ state: RequestState) {
+        guard state.watchedSocket >= 0 else { return }
+        loop.unregister(state.watchedSocket)
+        state.watchedSocket = -1
     }
 
     private func deliver(_ response: HTTPResponse, to state: RequestState) {
@@ -292,6 +315,7 @@ final class LoopDaemon: @unchecked Sendable {
 
     fileprivate func resume(_ state: RequestState) {
         guard state.isSuspended, let connection = state.connection else { return }
+        stopWatching(state)
         state.isSuspended = false
         suspended[ObjectIdentifier(state)] = nil
         MHD_resume_connection(connection)
@@ -318,6 +342,7 @@ final class LoopDaemon: @unchecked Sendable {
         if state.isSuspended {
             suspended[ObjectIdentifier(state)] = nil
         }
+        stopWatching(state)
         state.connection = nil
         state.streamReader = nil
         if state.isBeingAnswered { context.requestsBeingAnswered.subtract(1, ordering: .relaxed) }
@@ -450,6 +475,10 @@ private final class RequestState: @unchecked Sendable {
     var errorCode: String?
     /// Whether the request was handed to the handler (and counted in `requestsBeingAnswered`).
     var isBeingAnswered = false
+    /// Cancelled when the client leaves while the request waits for its answer.
+    let cancellation = Cancellation()
+    /// The connection's socket while the loop watches it for the client leaving; -1 otherwise.
+    var watchedSocket: Int32 = -1
 
     init(target: String, targetIsClean: Bool) {
         self.target = target

@@ -1,3 +1,5 @@
+import EventLoop
+
 /// One operation on a collection: the statements PostgreSQL runs for it and how their results become the
 /// operation's outcome. It is the one place where an operation's SQL is built and its result decoded,
 /// whichever executor runs it: `DocumentCollection.perform` blocks the calling thread, `StoreExecutor`
@@ -57,7 +59,10 @@ public struct StreamOperation: Sendable {
 extension DocumentCollection {
     /// Runs `operation` on the calling thread, blocking until PostgreSQL answers: on a pooled connection,
     /// making the collection's tables first for a write.
-    func perform<Outcome>(_ operation: CollectionOperation<Outcome>) throws(DocumentStoreError) -> Outcome {
+    /// When `cancellation` is cancelled while PostgreSQL runs the statements, they are cancelled.
+    func perform<Outcome>(
+        _ operation: CollectionOperation<Outcome>, cancellation: Cancellation? = nil
+    ) throws(DocumentStoreError) -> Outcome {
         let statements: [PipelineStatement]
         let decode: @Sendable ([QueryResult]) throws(DocumentStoreError) -> Outcome
         switch operation.plan {
@@ -71,7 +76,7 @@ extension DocumentCollection {
             decode = decodeResults
         }
         let schema = database.schemaManager
-        let results: [QueryResult]? = try database.run { connection in
+        let results: [QueryResult]? = try database.run(cancellation: cancellation) { connection in
             if operation.writes { try schema.ensure(names, on: connection) }
             let runAll = { () throws -> [QueryResult] in
                 try statements.map { try connection.query($0.query, reusable: $0.reusable) }

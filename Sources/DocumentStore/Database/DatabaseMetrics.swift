@@ -63,7 +63,7 @@ final class LoopOperationMetrics {
             snapshot.errorsByClass["57", default: 0] += 1
         case .poolTimeout?:
             snapshot.poolTimeouts += 1
-        case .poolClosed?, .invalidParameter?, nil:
+        case .poolClosed?, .invalidParameter?, .abandoned?, nil:
             break
         }
     }

@@ -1,4 +1,5 @@
 import EventLoop
+import Synchronization
 /// The document database on PostgreSQL: a connection pool, the schema, and its collections.
 ///
 /// Every method blocks its calling thread until PostgreSQL answers; any number of threads may call at
@@ -111,10 +112,20 @@ public final class DocumentDatabase: Sendable {
         streamConnections.close()
     }
 
-    /// Runs `body` on a pooled connection, turning database failures into `DocumentStoreError`s.
-    func run<T>(_ body: (PostgresConnection) throws -> T) throws(DocumentStoreError) -> T {
+    /// Runs `body` on a pooled connection, turning database failures into `DocumentStoreError`s. When
+    /// `cancellation` is cancelled while `body` runs, PostgreSQL is asked to cancel its statement.
+    func run<T>(cancellation: Cancellation? = nil, _ body: (PostgresConnection) throws -> T) throws(DocumentStoreError) -> T {
         do {
-            return try pool.withConnection(body)
+            return try pool.withConnection { connection in
+                guard let cancellation, let canceller = connection.canceller else { return try body(connection) }
+                let running = RunningFlag()
+                defer { running.end() }
+                cancellation.whenCancelled { if running.isRunning { canceller.sendInBackground() } }
+                guard !cancellation.isCancelled else {
+                    throw DatabaseError(kind: .abandoned, detail: "the client went away")
+                }
+                return try body(connection)
+            }
         } catch let error as DocumentStoreError {
             throw error
         } catch let error as DatabaseError {
@@ -122,6 +133,18 @@ public final class DocumentDatabase: Sendable {
         } catch {
             throw DocumentStoreError(.internalError, "An unexpected error occurred.", detail: "\(error)")
         }
+    }
+}
+
+/// Whether a connection still runs the work a cancellation handler was registered for, so that a late
+/// handler does not cancel the statement of the connection's next user.
+private final class RunningFlag: Sendable {
+    private let running = Atomic<Bool>(true)
+
+    var isRunning: Bool { running.load(ordering: .acquiring) }
+
+    func end() {
+        running.store(false, ordering: .releasing)
     }
 }
 
@@ -134,6 +157,10 @@ extension DocumentStoreError {
 
     private init(describing error: DatabaseError) {
         let detail = error.description
+        if error.kind == .abandoned {
+            self.init(.unavailable, "The request was cancelled: its client went away.", detail: detail)
+            return
+        }
         if error.kind == .deadlineExceeded {
             self.init(
                 .unavailable, "PostgreSQL did not answer within DB_STATEMENT_TIMEOUT_MS; retry.", detail: detail)

@@ -28,7 +28,7 @@ final class LoopPipeline: @unchecked Sendable {
     typealias PointReadDelivery = (Result<[String?]?, DatabaseError>) -> Void
 
     private enum Work {
-        case statements([PipelineStatement], Completion)
+        case statements([PipelineStatement], Cancellation?, Completion)
         case pointReads(PointReads)
     }
 
@@ -95,9 +95,11 @@ final class LoopPipeline: @unchecked Sendable {
         if connections.isEmpty && connecting == 0 { open() }
     }
 
-    /// Sends `statements` as one request once a connection is free; `completion` runs on the loop.
-    func send(_ statements: [PipelineStatement], completion: @escaping Completion) {
-        enqueue(.statements(statements, completion))
+    /// Sends `statements` as one request once a connection is free; `completion` runs on the loop. When
+    /// `cancellation` is cancelled first, the request is not sent, or its connection is given up and its
+    /// statement cancelled.
+    func send(_ statements: [PipelineStatement], cancellation: Cancellation? = nil, completion: @escaping Completion) {
+        enqueue(.statements(statements, cancellation, completion))
     }
 
     /// Reads the row of `id`, in one statement with the other point reads of its collection that wait.
@@ -159,7 +161,12 @@ final class LoopPipeline: @unchecked Sendable {
     }
 
     private func start(_ work: Work, on connection: PipelinedConnection) {
+        if case .statements(_, let cancellation?, let completion) = work, cancellation.isCancelled {
+            idle.append((connection, .now))
+            return completion(.failure(Self.abandoned))
+        }
         connection.busySince = .now
+        connection.requestsStarted += 1
         // Weak: a pipeline closing as its loop stops fails what is in flight, from its deinit.
         let finished = { [weak self, unowned connection] in
             connection.busySince = nil
@@ -173,10 +180,18 @@ final class LoopPipeline: @unchecked Sendable {
             idle.append((connection, .now))
         }
         switch work {
-        case .statements(let statements, let completion):
+        case .statements(let statements, let cancellation, let completion):
             connection.send(statements) { result in
                 finished()
                 completion(result)
+            }
+            if let cancellation {
+                // The connection is the loop's: the handler, on any thread, names it and the request.
+                let key = ObjectIdentifier(connection)
+                let request = connection.requestsStarted
+                cancellation.whenCancelled { [weak self, loop] in
+                    loop.execute { [weak self] in self?.cancel(request: request, on: key) }
+                }
             }
         case .pointReads(let reads):
             let table = reads.collection.table
@@ -216,7 +231,7 @@ final class LoopPipeline: @unchecked Sendable {
 
     private func fail(_ work: Work, _ error: DatabaseError) {
         switch work {
-        case .statements(_, let completion):
+        case .statements(_, _, let completion):
             completion(.failure(error))
         case .pointReads(let reads):
             for read in reads.waiting { read.deliver(.failure(error)) }
@@ -280,15 +295,33 @@ final class LoopPipeline: @unchecked Sendable {
         loop.schedule(after: .milliseconds(250)) { [unowned self] in
             let expired = ContinuousClock.now - deadline
             for connection in connections where (connection.busySince ?? .now) < expired {
-                connections.removeAll { $0 === connection }
-                let cancel = connection.abandon(
+                giveUp(
+                    connection,
                     DatabaseError(
                         kind: .deadlineExceeded,
                         detail: "no answer within \(deadline.wholeMilliseconds) ms (DB_STATEMENT_TIMEOUT_MS)"))
-                cancel?.sendInBackground()
             }
             scheduleDeadlineCheck()
         }
+    }
+
+    /// The failure of a request whose client went away.
+    private static let abandoned = DatabaseError(kind: .abandoned, detail: "the client went away")
+
+    /// Gives up on the request numbered `request` on the connection `key`, if that connection still
+    /// carries it: its client went away.
+    private func cancel(request: Int, on key: ObjectIdentifier) {
+        guard let connection = connections.first(where: { ObjectIdentifier($0) == key }),
+            connection.requestsStarted == request, connection.busySince != nil
+        else { return }
+        giveUp(connection, Self.abandoned)
+    }
+
+    /// Gives up on `connection` and the request it carries, which fails with `error`; its statement is
+    /// cancelled from a thread of its own.
+    private func giveUp(_ connection: PipelinedConnection, _ error: DatabaseError) {
+        connections.removeAll { $0 === connection }
+        connection.abandon(error)?.sendInBackground()
     }
 
     /// Closes connections left idle for `idleLifetime`, keeping one; checks again later.

@@ -55,10 +55,12 @@ public final class StoreExecutor: Sendable {
         }
     }
 
-    /// Runs `operation`; `completion` gets its outcome on `loop`. Call on `loop`.
+    /// Runs `operation`; `completion` gets its outcome on `loop`. Call on `loop`. When `cancellation` is
+    /// cancelled (the client went away), statements on the loop's connections are cancelled.
     public func run<Outcome>(
         _ operation: CollectionOperation<Outcome>,
         on loop: EventLoop,
+        cancellation: Cancellation? = nil,
         completion: @escaping @Sendable (Result<Outcome, DocumentStoreError>) -> Void
     ) {
         let completion = counted(operation.name, on: loop, completion)
@@ -66,7 +68,7 @@ public final class StoreExecutor: Sendable {
         guard connectionsPerLoop > 0,
             !operation.writes || database.schemaManager.isEnsured(collection.names)
         else {
-            return runOnWorker(operation, on: loop, completion: completion)
+            return runOnWorker(operation, on: loop, cancellation: cancellation, completion: completion)
         }
         let state = state(on: loop)
         let pipeline =
@@ -78,7 +80,7 @@ public final class StoreExecutor: Sendable {
             }()
         guard pipeline.isReady else {
             pipeline.prepare()
-            return runOnWorker(operation, on: loop, completion: completion)
+            return runOnWorker(operation, on: loop, cancellation: cancellation, completion: completion)
         }
         let finish = { [self] (outcome: Result<Outcome, DatabaseError>) in
             switch outcome {
@@ -90,7 +92,7 @@ public final class StoreExecutor: Sendable {
                 } else if operation.writes {
                     // Dropped meanwhile (by another replica): the blocking path makes the tables again.
                     database.schemaManager.forget(collection.names)
-                    runOnWorker(operation, on: loop, completion: completion)
+                    runOnWorker(operation, on: loop, cancellation: cancellation, completion: completion)
                 } else {
                     completion(.failure(DocumentStoreError(translating: error)))
                 }
@@ -100,11 +102,11 @@ public final class StoreExecutor: Sendable {
         }
         switch operation.plan {
         case .blocking:
-            runOnWorker(operation, on: loop, completion: completion)
+            runOnWorker(operation, on: loop, cancellation: cancellation, completion: completion)
         case .pointRead(let id, let decode):
             pipeline.pointRead(id, in: collection) { result in finish(result.map(decode)) }
         case .statements(let statements, let decode):
-            pipeline.send(statements) { result in
+            pipeline.send(statements, cancellation: cancellation) { result in
                 switch result {
                 case .success(let results):
                     completion(Result { () throws(DocumentStoreError) in try decode(results) })
@@ -187,9 +189,13 @@ public final class StoreExecutor: Sendable {
     private func runOnWorker<Outcome>(
         _ operation: CollectionOperation<Outcome>,
         on loop: EventLoop,
+        cancellation: Cancellation?,
         completion: @escaping @Sendable (Result<Outcome, DocumentStoreError>) -> Void
     ) {
-        runBlocking(on: loop, { () throws(DocumentStoreError) in try operation.collection.perform(operation) }, completion: completion)
+        runBlocking(
+            on: loop,
+            { () throws(DocumentStoreError) in try operation.collection.perform(operation, cancellation: cancellation) },
+            completion: completion)
     }
 
     /// Runs `operation` on the calling thread, which may block (a worker), and counts it on `loop`.

@@ -16,6 +16,8 @@ struct DatabaseError: Error, CustomStringConvertible {
         case invalidParameter
         /// PostgreSQL did not answer within the statement deadline; the connection was given up.
         case deadlineExceeded
+        /// The request's client went away; its statement was cancelled and its connection given up.
+        case abandoned
     }
 
     let kind: Kind
@@ -34,7 +36,7 @@ struct DatabaseError: Error, CustomStringConvertible {
         switch kind {
         case .connectFailed, .connectionLost, .poolTimeout, .poolClosed, .deadlineExceeded:
             return true
-        case .invalidParameter:
+        case .invalidParameter, .abandoned:
             return false
         case .server(let state):
             // 08: connection exception, 57P0x: shutdown/crash/cannot connect, 53300: too many connections.
@@ -51,6 +53,7 @@ struct DatabaseError: Error, CustomStringConvertible {
         case .poolClosed: return "the connection pool is closed"
         case .invalidParameter: return detail
         case .deadlineExceeded: return "PostgreSQL did not answer in time: \(detail)"
+        case .abandoned: return detail
         }
     }
 }

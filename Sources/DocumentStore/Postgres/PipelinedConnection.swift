@@ -50,6 +50,8 @@ final class PipelinedConnection {
     let openedAt = ContinuousClock.now
     /// Since when the request in flight has waited for its answer, for the pipeline's deadline.
     var busySince: ContinuousClock.Instant?
+    /// Requests the pipeline has started on this connection, which tells one from the next.
+    var requestsStarted = 0
 
     /// Takes over `handle`, a connection opened with `LibPQ.connect`, and drives it from `loop`. Call on
     /// the loop.
