@@ -95,13 +95,9 @@ import Testing
         #expect(refused?.errorCode == "database_unavailable")
         #expect(waited < 2.5, "answered after \(waited) s; DB_STATEMENT_TIMEOUT_MS is 0.5 s")
         // The statement was cancelled in PostgreSQL too: nothing of the service waits for the lock.
-        var waiting = -1
-        for _ in 0..<40 {
-            waiting = RowLock.waitingBackends(schema: service.schema, table: table)
-            if waiting == 0 { break }
-            usleep(100_000)
-        }
-        #expect(waiting == 0, "the abandoned statement still waits for the lock in PostgreSQL")
+        #expect(
+            Self.lockWaitersAfter(seconds: 4, schema: service.schema, table: table) == 0,
+            "the abandoned statement still waits for the lock in PostgreSQL")
         lock.release()
         #expect(try client.call("PATCH", "\(collection)/doc1", json: #"{"seen": true}"#).status == 200)
         #expect(try client.call("GET", "\(collection)/doc1").status == 200)
@@ -123,13 +119,9 @@ import Testing
             RowLock.waitUntilBlocked(schema: service.schema, table: table), "the PATCH never waited for the lock")
         leaving.disconnect()
         // Well before DB_LOCK_TIMEOUT_MS (10 s), nothing of the service waits for the lock any more.
-        var waiting = -1
-        for _ in 0..<30 {
-            waiting = RowLock.waitingBackends(schema: service.schema, table: table)
-            if waiting == 0 { break }
-            usleep(100_000)
-        }
-        #expect(waiting == 0, "the statement of a client that left still waits in PostgreSQL")
+        #expect(
+            Self.lockWaitersAfter(seconds: 3, schema: service.schema, table: table) == 0,
+            "the statement of a client that left still waits in PostgreSQL")
         lock.release()
         let stored = try service.client().call("GET", "\(path)/doc1")
         #expect(stored.object["left"] == nil, "the abandoned PATCH was written")
@@ -252,6 +244,17 @@ import Testing
     }
 
     // MARK: Helpers
+
+    /// The service's sessions waiting for a lock on `table`, once none is or after `seconds`.
+    static func lockWaitersAfter(seconds: Int, schema: String, table: String) -> Int {
+        var waiting = -1
+        for _ in 0..<(seconds * 10) {
+            waiting = RowLock.waitingBackends(schema: schema, table: table)
+            if waiting == 0 { break }
+            usleep(100_000)
+        }
+        return waiting
+    }
 
     /// Seconds until GET `target` answers 200, asking every 50 ms for at most 10 s.
     static func secondsUntilOK(_ client: HTTPClient, _ target: String) throws -> Double {

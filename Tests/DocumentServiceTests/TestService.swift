@@ -54,6 +54,7 @@ final class TestService: Sendable {
         metricsPort: Int? = nil,
         connectionsPerLoop: Int = 8,
         eventLoops: Int = HTTPServer.defaultEventLoops,
+        headerTimeoutSeconds: Int = 10,
         database adjust: (inout DatabaseSettings) -> Void = { _ in }
     ) throws {
         schema = TestPostgres.uniqueSchema(label)
@@ -70,7 +71,8 @@ final class TestService: Sendable {
                 eventLoops: eventLoops,
                 databaseConnectionsPerLoop: connectionsPerLoop,
                 metricsEnabled: metricsEnabled,
-                metricsPort: metricsPort
+                metricsPort: metricsPort,
+                headerTimeoutSeconds: headerTimeoutSeconds
             ),
             log: .silent
         )

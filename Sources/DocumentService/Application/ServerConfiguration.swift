@@ -28,6 +28,11 @@ public struct ServerConfiguration: Sendable {
     public var metricsEnabled: Bool
     /// A second port, on `host`, serving `GET /metrics` without a key (`METRICS_PORT`; unset: none).
     public var metricsPort: Int?
+    /// Seconds a request's headers may take to arrive after its request line (`HEADER_TIMEOUT`, default 10).
+    public var headerTimeoutSeconds: Int
+    /// The slowest average rate a body may arrive at after that, in bytes a second (`MIN_BODY_RATE`,
+    /// default 1024; 0 for none).
+    public var minimumBodyRate: Int
 
     public init(
         host: String = "0.0.0.0",
@@ -41,7 +46,9 @@ public struct ServerConfiguration: Sendable {
         databaseConnectionsPerLoop: Int = 8,
         logFormat: Log.Format = .text,
         metricsEnabled: Bool = true,
-        metricsPort: Int? = nil
+        metricsPort: Int? = nil,
+        headerTimeoutSeconds: Int = 10,
+        minimumBodyRate: Int = 1024
     ) {
         self.host = host
         self.port = port
@@ -55,6 +62,8 @@ public struct ServerConfiguration: Sendable {
         self.logFormat = logFormat
         self.metricsEnabled = metricsEnabled
         self.metricsPort = metricsPort
+        self.headerTimeoutSeconds = headerTimeoutSeconds
+        self.minimumBodyRate = minimumBodyRate
     }
 
     /// Reads the variables; every problem found is reported, one line each naming the variable.
@@ -80,7 +89,9 @@ public struct ServerConfiguration: Sendable {
             databaseConnectionsPerLoop: reader.integer("DB_LOOP_CONNECTIONS", default: 8, in: 0...64),
             logFormat: logFormat ?? .text,
             metricsEnabled: metrics != "off",
-            metricsPort: metricsPort
+            metricsPort: metricsPort,
+            headerTimeoutSeconds: reader.integer("HEADER_TIMEOUT", default: 10, in: 1...300),
+            minimumBodyRate: reader.integer("MIN_BODY_RATE", default: 1024, in: 0...(1 << 30))
         )
         guard reader.problems.isEmpty else { throw ConfigurationError(problems: reader.problems) }
     }
@@ -94,7 +105,9 @@ public struct ServerConfiguration: Sendable {
             connectionLimit: connectionLimit,
             connectionTimeoutSeconds: connectionTimeoutSeconds,
             eventLoops: eventLoops,
-            recordsMetrics: metricsEnabled
+            recordsMetrics: metricsEnabled,
+            headerTimeout: .seconds(headerTimeoutSeconds),
+            minimumBodyRate: minimumBodyRate
         )
     }
 

@@ -29,6 +29,11 @@ public final class HTTPServer: Sendable {
         public var eventLoops: Int
         /// Whether requests are counted for `gatherMetrics`.
         public var recordsMetrics: Bool
+        /// How long a request's head may take to arrive after its request line, however it trickles.
+        public var headerTimeout: Duration
+        /// The slowest a body may arrive, in bytes a second on average, once `headerTimeout` has passed
+        /// since its head; 0 for no floor.
+        public var minimumBodyRate: Int
 
         public init(
             host: String,
@@ -37,7 +42,9 @@ public final class HTTPServer: Sendable {
             connectionLimit: Int,
             connectionTimeoutSeconds: Int,
             eventLoops: Int = HTTPServer.defaultEventLoops,
-            recordsMetrics: Bool = true
+            recordsMetrics: Bool = true,
+            headerTimeout: Duration = .seconds(10),
+            minimumBodyRate: Int = 1024
         ) {
             self.host = host
             self.port = port
@@ -46,6 +53,8 @@ public final class HTTPServer: Sendable {
             self.connectionTimeoutSeconds = connectionTimeoutSeconds
             self.eventLoops = eventLoops
             self.recordsMetrics = recordsMetrics
+            self.headerTimeout = headerTimeout
+            self.minimumBodyRate = minimumBodyRate
         }
     }
 

@@ -41,6 +41,8 @@ final class LoopDaemon: @unchecked Sendable {
     /// Suspended connections, to resume before the daemon stops (libmicrohttpd requires it).
     private var suspended: [ObjectIdentifier: RequestState] = [:]
     private var requestIDs = RequestIDGenerator()
+    /// Requests whose head or body is still arriving, watched for arriving too slowly.
+    private var arriving: [ObjectIdentifier: RequestState] = [:]
     private let metrics = HTTPMetrics()
     /// Where libmicrohttpd sends its own messages; lives as long as the daemon.
     private let logger: UnsafeMutablePointer<docstore_mhd_logger>
@@ -97,6 +99,43 @@ final class LoopDaemon: @unchecked Sendable {
             guard let daemon = self.daemon else { return 1000 }
             return docstore_mhd_timeout_ms(daemon, 1000)
         }
+        scheduleArrivalCheck()
+    }
+
+    /// Once a second: closes the connections of requests whose head took longer than `headerTimeout` since
+    /// their request line, or whose body arrives slower than `minimumBodyRate` once `headerTimeout` has
+    /// passed since their head. A trickle of bytes keeps libmicrohttpd's idle timeout from ever firing;
+    /// these deadlines do not move.
+    private func scheduleArrivalCheck() {
+        loop.schedule(after: .seconds(1)) { [weak self] in
+            guard let self, daemon != nil else { return }
+            let now = ContinuousClock.now
+            let settings = context.settings
+            for state in arriving.values {
+                let tooSlow: Bool
+                if let headAt = state.headAt {
+                    let elapsed = now - headAt
+                    let received = state.body.count + state.discardedBytes
+                    tooSlow =
+                        settings.minimumBodyRate > 0 && elapsed > settings.headerTimeout
+                        && Double(received) < Double(settings.minimumBodyRate) * Self.seconds(elapsed)
+                } else {
+                    tooSlow = now - state.started > settings.headerTimeout
+                }
+                guard tooSlow, let connection = state.connection else { continue }
+                arriving[ObjectIdentifier(state)] = nil
+                state.tooSlow = true
+                // libmicrohttpd finds the socket shut and closes the connection (the request completes).
+                let socket = docstore_mhd_connection_fd(connection)
+                if socket >= 0 { shutdown(socket, Int32(SHUT_RDWR)) }
+            }
+            scheduleArrivalCheck()
+        }
+    }
+
+    private static func seconds(_ duration: Duration) -> Double {
+        let (seconds, attoseconds) = duration.components
+        return Double(seconds) + Double(attoseconds) / 1e18
     }
 
     /// Stops accepting new connections; the ones open are served on. Call on the loop.
@@ -162,9 +201,12 @@ final class LoopDaemon: @unchecked Sendable {
 
     // MARK: Request life cycle, on the loop
 
-    fileprivate func begin(target: String, isClean: Bool) -> RequestState {
+    fileprivate func begin(target: String, isClean: Bool, connection: OpaquePointer?) -> RequestState {
         context.requestsInFlight.add(1, ordering: .relaxed)
-        return RequestState(target: target, targetIsClean: isClean)
+        let state = RequestState(target: target, targetIsClean: isClean)
+        state.connection = connection
+        arriving[ObjectIdentifier(state)] = state
+        return state
     }
 
     fileprivate func handle(
@@ -200,6 +242,7 @@ final class LoopDaemon: @unchecked Sendable {
     ) -> MHD_Result {
         state.method = method
         state.connection = connection
+        state.headAt = .now
         let headers = headers(of: connection)
         state.requestID = RequestID.sane(headers["x-request-id"]) ?? requestIDs.next()
         let declared = headers["content-length"].flatMap { Int($0) }
@@ -207,6 +250,7 @@ final class LoopDaemon: @unchecked Sendable {
         let decision: HeadDecision
         if let ambiguous = RequestFraming.refusal(version: version, targetIsClean: state.targetIsClean, headers: headers) {
             // Answered at once and the connection closed: what follows may be another request hidden in it.
+            arriving[ObjectIdentifier(state)] = nil
             state.phase = .answered
             return queue(ambiguous.response(route: "(malformed request)"), on: connection, for: state)
         } else if let declared, declared > context.settings.maxBodyBytes {
@@ -216,6 +260,7 @@ final class LoopDaemon: @unchecked Sendable {
         }
         switch decision {
         case .refuse(let response):
+            arriving[ObjectIdentifier(state)] = nil
             state.phase = .answered
             if head.hasBody { return queue(response, on: connection, for: state) }
             state.pendingResponse = response
@@ -250,6 +295,7 @@ final class LoopDaemon: @unchecked Sendable {
 
     /// The last call of a complete request: hand it to the handler, and suspend until it replies.
     private func dispatch(_ connection: OpaquePointer, state: RequestState) -> MHD_Result {
+        arriving[ObjectIdentifier(state)] = nil
         if state.discardedBytes > 0 {
             state.phase = .answered
             return queue(context.handler.bodyTooLarge(limit: context.settings.maxBodyBytes), on: connection, for: state)
@@ -337,11 +383,13 @@ final class LoopDaemon: @unchecked Sendable {
                 milliseconds: "\(tenths / 10).\(tenths % 10)",
                 keyFingerprint: state.keyFingerprint,
                 errorCode: state.errorCode,
-                endedEarly: reason == .REQUEST_TERMINATED_COMPLETED_OK ? nil : Self.describe(reason)
+                endedEarly: state.tooSlow
+                    ? "arrived too slowly" : reason == .REQUEST_TERMINATED_COMPLETED_OK ? nil : Self.describe(reason)
             ))
         if state.isSuspended {
             suspended[ObjectIdentifier(state)] = nil
         }
+        arriving[ObjectIdentifier(state)] = nil
         stopWatching(state)
         state.connection = nil
         state.streamReader = nil
@@ -477,6 +525,10 @@ private final class RequestState: @unchecked Sendable {
     var isBeingAnswered = false
     /// Cancelled when the client leaves while the request waits for its answer.
     let cancellation = Cancellation()
+    /// When its head had arrived.
+    var headAt: ContinuousClock.Instant?
+    /// Whether its connection was closed because its head or body arrived too slowly.
+    var tooSlow = false
     /// The connection's socket while the loop watches it for the client leaving; -1 otherwise.
     var watchedSocket: Int32 = -1
 
@@ -567,9 +619,9 @@ private func daemon(_ context: UnsafeMutableRawPointer?) -> LoopDaemon {
 private let requestStarted:
     @convention(c) (
         UnsafeMutableRawPointer?, UnsafePointer<CChar>?, OpaquePointer?
-    ) -> UnsafeMutableRawPointer? = { context, uri, _ in
+    ) -> UnsafeMutableRawPointer? = { context, uri, connection in
         let target = uri.map(RequestFraming.target) ?? (text: "", isClean: false)
-        let state = daemon(context).begin(target: target.text, isClean: target.isClean)
+        let state = daemon(context).begin(target: target.text, isClean: target.isClean, connection: connection)
         return Unmanaged.passRetained(state).toOpaque()
     }
 

@@ -1,0 +1,59 @@
+import Foundation
+import TestSupport
+import Testing
+
+@testable import DocumentService
+@testable import DocumentStore
+
+/// A request's head must arrive within `HEADER_TIMEOUT` of its request line, and its body no slower than
+/// `MIN_BODY_RATE`, however it trickles: a byte now and then keeps libmicrohttpd's idle timeout from
+/// firing, so without these deadlines a few hundred such connections hold their slots for as long as
+/// their clients like.
+@Suite struct SlowArrivalTests {
+    static let service: TestService = {
+        do {
+            return try TestService(label: "slow_arrival", headerTimeoutSeconds: 2)
+        } catch {
+            fatalError("cannot start the slow-arrival test service: \(error)")
+        }
+    }()
+
+    /// Sends `first`, then `trickle` every half second, until the server closes the connection or
+    /// `limit` seconds pass; returns the seconds it took.
+    static func secondsUntilClosed(first: String, trickle: String, limit: Double = 12) throws -> Double {
+        let socket = try #require(RawSocket.connect(port: service.port))
+        defer { socket.close() }
+        let started = Date()
+        try socket.send(Array(first.utf8))
+        while Date().timeIntervalSince(started) < limit {
+            switch socket.receive(timeout: 0.5) {
+            case .closed, .failed: return Date().timeIntervalSince(started)
+            case .data, .timedOut: break
+            }
+            if (try? socket.send(Array(trickle.utf8))) == nil { return Date().timeIntervalSince(started) }
+        }
+        return .infinity
+    }
+
+    @Test func headersThatTrickleAreCutAtTheHeaderTimeout() throws {
+        let seconds = try Self.secondsUntilClosed(first: "GET /healthz HTTP/1.1\r\nHost: x\r\n", trickle: "X-T: y\r\n")
+        // HEADER_TIMEOUT is 2 s; the check runs once a second.
+        #expect(seconds < 5, "the connection stayed open \(seconds) s")
+    }
+
+    @Test func aBodyThatTricklesIsCutBelowTheMinimumRate() throws {
+        let head =
+            "POST /sessions/slow HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(TestService.key)\r\n"
+            + "Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n"
+        // 16 bytes every half second: 32 bytes a second, far below 1,024.
+        let seconds = try Self.secondsUntilClosed(first: head, trickle: String(repeating: " ", count: 16))
+        #expect(seconds < 6, "the connection stayed open \(seconds) s")
+    }
+
+    @Test func aRequestThatArrivesInTimeIsServed() throws {
+        let client = Self.service.client()
+        #expect(try client.call("GET", "/healthz", key: nil).status == 200)
+        let document = #"{"id": "slow-but-fine", "text": "\#(String(repeating: "x", count: 50_000))"}"#
+        #expect(try client.call("POST", "/sessions/\(TestService.uniqueCollection("arrival"))", json: document).status == 201)
+    }
+}
