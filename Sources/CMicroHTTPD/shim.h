@@ -37,6 +37,7 @@ static inline struct MHD_Daemon *docstore_mhd_start(
     MHD_RequestCompletedCallback completed, void *completed_context,
     struct docstore_mhd_logger *logger,
     unsigned int connection_limit,
+    unsigned int connection_limit_per_address,
     unsigned int connection_timeout_seconds,
     size_t connection_memory_limit)
 {
@@ -47,6 +48,7 @@ static inline struct MHD_Daemon *docstore_mhd_start(
         MHD_OPTION_URI_LOG_CALLBACK, uri_callback, uri_context,
         MHD_OPTION_NOTIFY_COMPLETED, completed, completed_context,
         MHD_OPTION_CONNECTION_LIMIT, connection_limit,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, connection_limit_per_address,
         MHD_OPTION_CONNECTION_TIMEOUT, connection_timeout_seconds,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, connection_memory_limit,
         MHD_OPTION_END);

@@ -8,7 +8,7 @@ import Testing
 /// A request's head must arrive within `HEADER_TIMEOUT` of its request line, and its body no slower than
 /// `MIN_BODY_RATE`, however it trickles: a byte now and then keeps libmicrohttpd's idle timeout from
 /// firing, so without these deadlines a few hundred such connections hold their slots for as long as
-/// their clients like.
+/// their clients like. And one address holds at most `CONNECTION_LIMIT_PER_ADDRESS` connections.
 @Suite struct SlowArrivalTests {
     static let service: TestService = {
         do {
@@ -55,5 +55,22 @@ import Testing
         #expect(try client.call("GET", "/healthz", key: nil).status == 200)
         let document = #"{"id": "slow-but-fine", "text": "\#(String(repeating: "x", count: 50_000))"}"#
         #expect(try client.call("POST", "/sessions/\(TestService.uniqueCollection("arrival"))", json: document).status == 201)
+    }
+
+    @Test func oneAddressHoldsNoMoreThanItsShare() throws {
+        let service = try TestService(label: "per_address", eventLoops: 1, connectionLimitPerAddress: 3)
+        defer { service.application.stop() }
+        let held = try (0..<3).map { _ in try #require(RawSocket.connect(port: service.port)) }
+        defer { held.forEach { $0.close() } }
+        // The fourth from the same address is closed at once.
+        let refused = try #require(RawSocket.connect(port: service.port))
+        defer { refused.close() }
+        #expect(refused.receiveUntilClosed(timeout: 5) != .timedOut, "a fourth connection from one address stayed open")
+        // The three held connections are served; once one closes, another may open.
+        try held[0].send(Array("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n".utf8))
+        #expect(try held[0].readResponse(timeout: 5).status == 200)
+        held[1].close()
+        usleep(200_000)
+        #expect(try service.client().call("GET", "/healthz", key: nil).status == 200)
     }
 }

@@ -55,6 +55,7 @@ final class TestService: Sendable {
         connectionsPerLoop: Int = 8,
         eventLoops: Int = HTTPServer.defaultEventLoops,
         headerTimeoutSeconds: Int = 10,
+        connectionLimitPerAddress: Int = 0,
         database adjust: (inout DatabaseSettings) -> Void = { _ in }
     ) throws {
         schema = TestPostgres.uniqueSchema(label)
@@ -72,7 +73,8 @@ final class TestService: Sendable {
                 databaseConnectionsPerLoop: connectionsPerLoop,
                 metricsEnabled: metricsEnabled,
                 metricsPort: metricsPort,
-                headerTimeoutSeconds: headerTimeoutSeconds
+                headerTimeoutSeconds: headerTimeoutSeconds,
+                connectionLimitPerAddress: connectionLimitPerAddress
             ),
             log: .silent
         )

@@ -10,6 +10,9 @@ public struct ServerConfiguration: Sendable {
     public var maxBodyBytes: Int
     /// Most client connections open at once (`CONNECTION_LIMIT`, default 10,000).
     public var connectionLimit: Int
+    /// Most connections one client address may hold (`CONNECTION_LIMIT_PER_ADDRESS`, default 0: no cap,
+    /// as behind a load balancer every client comes from its address).
+    public var connectionLimitPerAddress: Int
     /// Seconds an idle client connection is kept (`CONNECTION_TIMEOUT`, default 30).
     public var connectionTimeoutSeconds: Int
     /// Seconds requests in flight get to finish on SIGTERM (`SHUTDOWN_GRACE_SECONDS`, default 25).
@@ -48,7 +51,8 @@ public struct ServerConfiguration: Sendable {
         metricsEnabled: Bool = true,
         metricsPort: Int? = nil,
         headerTimeoutSeconds: Int = 10,
-        minimumBodyRate: Int = 1024
+        minimumBodyRate: Int = 1024,
+        connectionLimitPerAddress: Int = 0
     ) {
         self.host = host
         self.port = port
@@ -64,6 +68,7 @@ public struct ServerConfiguration: Sendable {
         self.metricsPort = metricsPort
         self.headerTimeoutSeconds = headerTimeoutSeconds
         self.minimumBodyRate = minimumBodyRate
+        self.connectionLimitPerAddress = connectionLimitPerAddress
     }
 
     /// Reads the variables; every problem found is reported, one line each naming the variable.
@@ -91,7 +96,8 @@ public struct ServerConfiguration: Sendable {
             metricsEnabled: metrics != "off",
             metricsPort: metricsPort,
             headerTimeoutSeconds: reader.integer("HEADER_TIMEOUT", default: 10, in: 1...300),
-            minimumBodyRate: reader.integer("MIN_BODY_RATE", default: 1024, in: 0...(1 << 30))
+            minimumBodyRate: reader.integer("MIN_BODY_RATE", default: 1024, in: 0...(1 << 30)),
+            connectionLimitPerAddress: reader.integer("CONNECTION_LIMIT_PER_ADDRESS", default: 0, in: 0...100_000)
         )
         guard reader.problems.isEmpty else { throw ConfigurationError(problems: reader.problems) }
     }
@@ -107,7 +113,8 @@ public struct ServerConfiguration: Sendable {
             eventLoops: eventLoops,
             recordsMetrics: metricsEnabled,
             headerTimeout: .seconds(headerTimeoutSeconds),
-            minimumBodyRate: minimumBodyRate
+            minimumBodyRate: minimumBodyRate,
+            connectionLimitPerAddress: connectionLimitPerAddress
         )
     }
 

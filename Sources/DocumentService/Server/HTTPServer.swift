@@ -23,6 +23,9 @@ public final class HTTPServer: Sendable {
         public var maxBodyBytes: Int
         /// Most connections open at once; more are refused at accept.
         public var connectionLimit: Int
+        /// Most connections one client address may hold (shared out among the loops, so about this
+        /// many); 0 for no cap.
+        public var connectionLimitPerAddress: Int
         /// Seconds a connection may stay idle (between or within requests) before it is closed.
         public var connectionTimeoutSeconds: Int
         /// How many event loops (threads) serve connections.
@@ -44,7 +47,8 @@ public final class HTTPServer: Sendable {
             eventLoops: Int = HTTPServer.defaultEventLoops,
             recordsMetrics: Bool = true,
             headerTimeout: Duration = .seconds(10),
-            minimumBodyRate: Int = 1024
+            minimumBodyRate: Int = 1024,
+            connectionLimitPerAddress: Int = 0
         ) {
             self.host = host
             self.port = port
@@ -55,6 +59,7 @@ public final class HTTPServer: Sendable {
             self.recordsMetrics = recordsMetrics
             self.headerTimeout = headerTimeout
             self.minimumBodyRate = minimumBodyRate
+            self.connectionLimitPerAddress = connectionLimitPerAddress
         }
     }
 
@@ -85,11 +90,16 @@ public final class HTTPServer: Sendable {
         let listening = try ListenSocket(host: context.settings.host, port: context.settings.port)
         let isIPv6 = context.settings.host.contains(":")
         let perLoop = max(1, context.settings.connectionLimit / daemons.count)
+        let perAddress = context.settings.connectionLimitPerAddress
+        // Each loop's daemon counts its own connections: the cap is shared out, rounded up.
+        let perAddressPerLoop = perAddress == 0 ? 0 : (perAddress + daemons.count - 1) / daemons.count
         do throws(HTTPServerError) {
             for daemon in daemons {
                 let descriptor = dup(listening.descriptor)
                 guard descriptor >= 0 else { throw HTTPServerError("cannot share the listening socket") }
-                try daemon.start(listenSocket: descriptor, isIPv6: isIPv6, connectionLimit: perLoop)
+                try daemon.start(
+                    listenSocket: descriptor, isIPv6: isIPv6, connectionLimit: perLoop,
+                    connectionLimitPerAddress: perAddressPerLoop)
             }
         } catch {
             close(listening.descriptor)

@@ -62,7 +62,10 @@ final class LoopDaemon: @unchecked Sendable {
 
     /// Starts a daemon accepting on `listenSocket` (a descriptor of its own, which it closes at the end)
     /// and hooks it into the loop. Call before the loop starts.
-    func start(listenSocket: Int32, isIPv6: Bool, connectionLimit: Int) throws(HTTPServerError) {
+    /// `connectionLimitPerAddress` 0 is none.
+    func start(
+        listenSocket: Int32, isIPv6: Bool, connectionLimit: Int, connectionLimitPerAddress: Int
+    ) throws(HTTPServerError) {
         let retained = Unmanaged.passRetained(self)
         let pointer = retained.toOpaque()
         logger.pointee.context = pointer
@@ -80,6 +83,7 @@ final class LoopDaemon: @unchecked Sendable {
             pointer,
             logger,
             UInt32(clamping: connectionLimit),
+            UInt32(clamping: connectionLimitPerAddress),
             UInt32(clamping: context.settings.connectionTimeoutSeconds),
             Self.connectionMemoryLimit
         )
