@@ -49,7 +49,9 @@ struct Serve: ParsableCommand {
         }
         log(.info, "listening on http://\(serverConfiguration.host):\(application.port)")
         if let metricsServer = application.metricsServer {
-            log(.info, "metrics without a key on http://\(serverConfiguration.host):\(metricsServer.port)/metrics")
+            log(
+                .info,
+                "metrics and probes without a key on http://\(serverConfiguration.host):\(metricsServer.port) (/metrics, /healthz, /readyz)")
         }
         log(
             .info,

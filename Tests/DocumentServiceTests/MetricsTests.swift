@@ -123,9 +123,11 @@ import Testing
         #expect(scraped.status == 200)
         #expect(String(decoding: scraped.body, as: UTF8.self).contains("docstore_http_requests_total"))
         #expect(try open.call("HEAD", "/metrics", key: nil).status == 200)
-        // That port serves nothing else.
+        // That port serves the probes too, and nothing else.
+        #expect(try open.call("GET", "/healthz", key: nil).status == 200)
+        #expect(try open.call("GET", "/readyz", key: nil).status == 200)
         #expect(try open.call("GET", "/sessions/events", key: nil).status == 404)
-        #expect(try open.call("GET", "/healthz", key: nil).status == 404)
+        #expect(try open.call("GET", "/openapi.json", key: nil).status == 404)
         let posted = try open.call("POST", "/metrics", key: nil)
         #expect(posted.status == 405)
         #expect(posted.header("Allow") == "GET, HEAD")

@@ -73,4 +73,19 @@ import Testing
         usleep(200_000)
         #expect(try service.client().call("GET", "/healthz", key: nil).status == 200)
     }
+
+    @Test func probesOnTheOperatorPortAnswerWhenTheMainPortIsFull() throws {
+        let service = try TestService(label: "full_port", metricsPort: 0, eventLoops: 1, connectionLimit: 4)
+        defer { service.application.stop() }
+        let held = try (0..<4).map { _ in try #require(RawSocket.connect(port: service.port)) }
+        defer { held.forEach { $0.close() } }
+        // Every connection of the main port is taken: a fifth waits in the listen queue, unanswered.
+        let waiting = try #require(RawSocket.connect(port: service.port))
+        defer { waiting.close() }
+        try waiting.send(Array("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n".utf8))
+        #expect(waiting.receive(timeout: 2) == .timedOut, "the main port answered a fifth connection")
+        let operatorPort = try #require(service.application.metricsServer).port
+        #expect(try HTTPClient(port: operatorPort).call("GET", "/healthz", key: nil).status == 200)
+        #expect(try HTTPClient(port: operatorPort).call("GET", "/readyz", key: nil).status == 200)
+    }
 }

@@ -56,6 +56,7 @@ final class TestService: Sendable {
         eventLoops: Int = HTTPServer.defaultEventLoops,
         headerTimeoutSeconds: Int = 10,
         connectionLimitPerAddress: Int = 0,
+        connectionLimit: Int = 4096,
         database adjust: (inout DatabaseSettings) -> Void = { _ in }
     ) throws {
         schema = TestPostgres.uniqueSchema(label)
@@ -67,7 +68,7 @@ final class TestService: Sendable {
                 host: "127.0.0.1",
                 port: 0,
                 maxBodyBytes: maxBodyBytes,
-                connectionLimit: 4096,
+                connectionLimit: connectionLimit,
                 connectionTimeoutSeconds: 60,
                 eventLoops: eventLoops,
                 databaseConnectionsPerLoop: connectionsPerLoop,

@@ -8,7 +8,7 @@ public final class DocumentApplication: Sendable {
     public let keys: KeyRing
     public let workers: WorkerPool
     public let server: HTTPServer
-    /// The server of `GET /metrics` on `METRICS_PORT`, when that is set.
+    /// The operator's server on `METRICS_PORT` (`/metrics`, `/healthz`, `/readyz`), when that is set.
     public let metricsServer: HTTPServer?
 
     /// Builds everything; nothing runs and no connection is opened until `start`.
@@ -40,7 +40,8 @@ public final class DocumentApplication: Sendable {
         server = HTTPServer(settings: settings.httpSettings, handler: api, log: log)
         metrics?.observe(server)
         if let metrics, let metricsSettings = settings.metricsServerSettings {
-            metricsServer = HTTPServer(settings: metricsSettings, handler: MetricsEndpoint(metrics: metrics), log: log)
+            metricsServer = HTTPServer(
+                settings: metricsSettings, handler: OperatorEndpoint(metrics: metrics, probes: api), log: log)
         } else {
             metricsServer = nil
         }

@@ -29,7 +29,8 @@ public struct ServerConfiguration: Sendable {
     /// Whether requests and database operations are counted and `GET /metrics` served (`METRICS`: `on`, the
     /// default, or `off`).
     public var metricsEnabled: Bool
-    /// A second port, on `host`, serving `GET /metrics` without a key (`METRICS_PORT`; unset: none).
+    /// A second port, on `host`, serving `/metrics`, `/healthz` and `/readyz` without a key (`METRICS_PORT`;
+    /// unset: none).
     public var metricsPort: Int?
     /// Seconds a request's headers may take to arrive after its request line (`HEADER_TIMEOUT`, default 10).
     public var headerTimeoutSeconds: Int
