@@ -106,13 +106,15 @@ final class LoopDaemon: @unchecked Sendable {
         scheduleArrivalCheck()
     }
 
-    /// Once a second: closes the connections of requests whose head took longer than `headerTimeout` since
+    /// Twice a second: closes the connections of requests whose head took longer than `headerTimeout` since
     /// their request line, or whose body arrives slower than `minimumBodyRate` once `headerTimeout` has
-    /// passed since their head. A trickle of bytes keeps libmicrohttpd's idle timeout from ever firing;
-    /// these deadlines do not move.
+    /// passed since their head (a trickle of bytes keeps libmicrohttpd's idle timeout from ever firing;
+    /// these deadlines do not move); and starts watching for their clients leaving the requests that have
+    /// waited for their answer since the last check (most are answered long before, at no cost).
     private func scheduleArrivalCheck() {
-        loop.schedule(after: .seconds(1)) { [weak self] in
+        loop.schedule(after: .milliseconds(500)) { [weak self] in
             guard let self, daemon != nil else { return }
+            for state in suspended.values where state.phase == .waiting { watchForDeparture(state) }
             let now = ContinuousClock.now
             let settings = context.settings
             for state in arriving.values {
@@ -321,12 +323,12 @@ final class LoopDaemon: @unchecked Sendable {
             return queue(response, on: connection, for: state)
         }
         suspend(state)
-        watchForDeparture(state)
         return .YES
     }
 
     /// While the request waits for its answer its connection is suspended, and libmicrohttpd does not
-    /// watch it: the loop does, and when the client closes its side, cancels the request's work.
+    /// watch it: the loop does, and when the client closes its side (before or after the watch begins),
+    /// cancels the request's work.
     private func watchForDeparture(_ state: RequestState) {
         guard state.isSuspended, let connection = state.connection, state.watchedSocket < 0 else { return }
         let socket = docstore_mhd_connection_fd(connection)

@@ -39,18 +39,20 @@ public final class StoreExecutor: Sendable {
         }
     }
 
-    /// `completion`, counting the operation `name` started now when it runs (on `loop`).
+    /// `completion`, counting the operation `name` started now in `metrics` when it runs (on their loop).
     private func counted<Outcome>(
         _ name: String,
-        on loop: EventLoop,
+        in metrics: LoopOperationMetrics,
         _ completion: @escaping @Sendable (Result<Outcome, DocumentStoreError>) -> Void
     ) -> @Sendable (Result<Outcome, DocumentStoreError>) -> Void {
         guard recordsMetrics else { return completion }
         let started = ContinuousClock.now
-        return { [self] outcome in
+        // The metrics object is the loop's, and the completion runs on that loop.
+        nonisolated(unsafe) let metrics = metrics
+        return { outcome in
             var failure: DocumentStoreError?
             if case .failure(let error) = outcome { failure = error }
-            state(on: loop).metrics.record(name, .now - started, error: failure)
+            metrics.record(name, .now - started, error: failure)
             completion(outcome)
         }
     }
@@ -63,14 +65,14 @@ public final class StoreExecutor: Sendable {
         cancellation: Cancellation? = nil,
         completion: @escaping @Sendable (Result<Outcome, DocumentStoreError>) -> Void
     ) {
-        let completion = counted(operation.name, on: loop, completion)
+        let state = state(on: loop)
+        let completion = counted(operation.name, in: state.metrics, completion)
         let collection = operation.collection
         guard connectionsPerLoop > 0,
             !operation.writes || database.schemaManager.isEnsured(collection.names)
         else {
             return runOnWorker(operation, on: loop, cancellation: cancellation, completion: completion)
         }
-        let state = state(on: loop)
         let pipeline =
             state.pipeline
             ?? {
@@ -126,7 +128,7 @@ public final class StoreExecutor: Sendable {
         on loop: EventLoop,
         completion: @escaping @Sendable (Result<StreamedDocuments, DocumentStoreError>) -> Void
     ) {
-        let completion = counted("find_stream", on: loop, completion)
+        let completion = counted("find_stream", in: state(on: loop).metrics, completion)
         let connections = database.streamConnections
         let settings = database.pool.settings
         connections.lease(on: loop, waitingAtMost: settings.acquireTimeout) { [self] lease in
