@@ -32,8 +32,8 @@ final class StreamingConnection {
     private let deadline: Duration
     /// When the read under way last got a row (or began).
     private var lastProgress = ContinuousClock.now
-    /// Counts reads, so that a deadline timer knows whether its read is still the one under way.
-    private var reads = 0
+    /// Whether a deadline check is scheduled: one at a time, however many reads come and go.
+    private var deadlineCheckPending = false
 
     /// Takes over `handle` and sends `query` down it; nothing is read until `read`. Call on `loop`. When
     /// it throws, `handle` is still the caller's. A read that waits longer than `deadline` for a row fails.
@@ -64,18 +64,21 @@ final class StreamingConnection {
     func read(_ take: @escaping ([String?]) -> Bool, done: @escaping (ReadEnd) -> Void) {
         self.take = take
         self.done = done
-        reads += 1
         lastProgress = .now
-        scheduleDeadline(for: reads)
+        if !deadlineCheckPending { scheduleDeadlineCheck() }
         pump()
     }
 
-    /// Fails the read `read` when PostgreSQL sends nothing for `deadline` (a runaway statement behind no
-    /// timeout of its own, or a link gone silent), and asks PostgreSQL to cancel the statement.
-    private func scheduleDeadline(for read: Int) {
+    /// Fails the read under way when PostgreSQL has sent nothing for `deadline` (a runaway statement behind
+    /// no timeout of its own, or a link gone silent), and asks PostgreSQL to cancel the statement. Checks
+    /// four times per deadline while reads go on; a later read starts the checks again.
+    private func scheduleDeadlineCheck() {
+        deadlineCheckPending = true
         loop.schedule(after: deadline / 4) { [weak self] in
-            guard let self, reads == read, take != nil, let pointer = handle?.pointer else { return }
-            guard ContinuousClock.now - lastProgress >= deadline else { return scheduleDeadline(for: read) }
+            guard let self else { return }
+            deadlineCheckPending = false
+            guard take != nil, let pointer = handle?.pointer else { return }
+            guard ContinuousClock.now - lastProgress >= deadline else { return scheduleDeadlineCheck() }
             LibPQ.Canceller(pointer)?.sendInBackground()
             end(.failed(DatabaseError(kind: .deadlineExceeded, detail: "no row within \(deadline.wholeMilliseconds) ms")))
         }
