@@ -9,6 +9,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 /// Receives libmicrohttpd's log messages, already formatted (Swift cannot take a va_list).
 typedef void (*docstore_mhd_log_callback)(void *context, const char *message);
@@ -73,6 +74,68 @@ static inline int docstore_mhd_connection_fd(struct MHD_Connection *connection)
 {
     const union MHD_ConnectionInfo *info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
     return info == NULL ? -1 : info->connect_fd;
+}
+
+/// Where the walk over a request's header lines has got to: just past the last line's content.
+struct docstore_mhd_line_walk {
+    const char *line_end;
+    int whole;
+};
+
+/// Whether [from, to) is one line ending as libmicrohttpd 0.9.75 leaves it: CR LF or a bare LF,
+/// overwritten with NULs.
+static inline int docstore_mhd_is_line_ending(const char *from, const char *to)
+{
+    ptrdiff_t length = to - from;
+    if (length < 1 || length > 2)
+        return 0;
+    for (const char *byte = from; byte < to; byte++)
+        if (*byte != '\0')
+            return 0;
+    return 1;
+}
+
+static enum MHD_Result docstore_mhd_check_header_line(
+    void *context, enum MHD_ValueKind kind,
+    const char *name, size_t name_size, const char *value, size_t value_size)
+{
+    (void)kind;
+    (void)name_size;
+    struct docstore_mhd_line_walk *walk = (struct docstore_mhd_line_walk *)context;
+    if (value == NULL || !docstore_mhd_is_line_ending(walk->line_end, name)) {
+        walk->whole = 0;
+        return MHD_NO;
+    }
+    walk->line_end = value + value_size;
+    return MHD_YES;
+}
+
+/// Whether every header line reached the caller whole. libmicrohttpd 0.9.75 reads a header value as a
+/// C string, so a NUL in it cuts it short (`X: a<NUL>b` reads as `a`). It parses the head in place, line
+/// after line in one buffer, so each header's name must start right after the previous line's content
+/// and its line ending; anything else between them is a NUL and what followed it, or a folded line
+/// (obsolete in HTTP/1.1). `method` and `version` are the ones libmicrohttpd passed to the handler. A
+/// NUL just before a bare LF cannot be told from a CR and is lost with nothing after it.
+static inline int docstore_mhd_header_lines_are_whole(
+    struct MHD_Connection *connection, const char *method, const char *version)
+{
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(connection, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
+    if (info == NULL || method == NULL || version == NULL)
+        return 0;
+    struct docstore_mhd_line_walk walk = { version + strlen(version), 1 };
+    MHD_get_connection_values_n(connection, MHD_HEADER_KIND, docstore_mhd_check_header_line, &walk);
+    if (!walk.whole)
+        return 0;
+    /* The last line's ending, then the empty line that ends the head. */
+    const char *head_end = method + info->header_size;
+    ptrdiff_t rest = head_end - walk.line_end;
+    if (rest < 2 || rest > 4)
+        return 0;
+    for (const char *byte = walk.line_end; byte < head_end; byte++)
+        if (*byte != '\0')
+            return 0;
+    return 1;
 }
 
 /// How long, in milliseconds, the caller's loop may wait before it must run the daemon again: at most

@@ -39,6 +39,23 @@ import Testing
             head: "GET /sessions/{c} HTTP/1.1\r\nHost: x\r\n\(auth)X-Thing: a\rb\r\n\r\n",
             body: "", status: 400, code: "invalid_request"),
         Case(
+            name: "a NUL inside a header value",
+            head: "GET /sessions/{c} HTTP/1.1\r\nHost: x\r\n\(auth)X-Thing: a\u{00}b\r\n\r\n",
+            body: "", status: 400, code: "invalid_request"),
+        Case(
+            name: "a NUL ending the last header value",
+            head: "GET /sessions/{c} HTTP/1.1\r\nHost: x\r\n\(auth)X-Thing: a\u{00}\r\n\r\n",
+            body: "", status: 400, code: "invalid_request"),
+        Case(
+            name: "a NUL hiding the digits after it in Content-Length",
+            head: "POST /sessions/{c}:find HTTP/1.1\r\nHost: x\r\n\(auth)Content-Type: application/json\r\n"
+                + "Content-Length: 2\u{00}0\r\n\r\n",
+            body: "{}DELETE /sessions/{c} HTTP/1.1\r\nHost: x\r\n\(auth)\r\n", status: 400, code: "invalid_request"),
+        Case(
+            name: "a header line folded onto the next",
+            head: "GET /sessions/{c} HTTP/1.1\r\nHost: x\r\n\(auth)X-Thing: a\r\n b\r\n\r\n",
+            body: "", status: 400, code: "invalid_request"),
+        Case(
             name: "HTTP/1.1 without Host",
             head: "GET /sessions/{c} HTTP/1.1\r\n\(auth)\r\n",
             body: "", status: 400, code: "invalid_request"),
@@ -54,6 +71,14 @@ import Testing
         Case(
             name: "a control character in the target",
             head: "GET /sessions/{c}/x\u{01}y HTTP/1.1\r\nHost: x\r\n\(auth)\r\n",
+            body: "", status: 400, code: "invalid_request"),
+        Case(
+            name: "a NUL in the path, which would have cut the id short",
+            head: "GET /sessions/{c}/kept\u{00}zzz HTTP/1.1\r\nHost: x\r\n\(auth)\r\n",
+            body: "", status: 400, code: "invalid_request"),
+        Case(
+            name: "a NUL in the query, which would have dropped the limit after it",
+            head: "GET /sessions/{c}?id=eq.kept\u{00}zzz&limit=5 HTTP/1.1\r\nHost: x\r\n\(auth)\r\n",
             body: "", status: 400, code: "invalid_request"),
     ]
 
@@ -80,5 +105,9 @@ import Testing
         #expect(try socket.readResponse(timeout: 10).status == 200)
         try socket.send(Array("GET /healthz HTTP/1.0\r\n\r\n".utf8))
         #expect(try socket.readResponse(timeout: 10).status == 200)
+        // Bare LF line endings, an empty value and spaces around values are read as they always were.
+        let bare = try #require(RawSocket.connect(port: service.port))
+        try bare.send(Array("GET /healthz HTTP/1.1\nHost: x\nX-Empty:\nX-Spaced: \t a b  \n\n".utf8))
+        #expect(try bare.readResponse(timeout: 10).status == 200)
     }
 }

@@ -207,9 +207,9 @@ final class LoopDaemon: @unchecked Sendable {
 
     // MARK: Request life cycle, on the loop
 
-    fileprivate func begin(target: String, isClean: Bool, connection: OpaquePointer?) -> RequestState {
+    fileprivate func begin(target: String, isClean: Bool, end: UInt, connection: OpaquePointer?) -> RequestState {
         context.requestsInFlight.add(1, ordering: .relaxed)
-        let state = RequestState(target: target, targetIsClean: isClean)
+        let state = RequestState(target: target, targetIsClean: isClean, targetEnd: end)
         state.connection = connection
         arriving[ObjectIdentifier(state)] = state
         return state
@@ -254,7 +254,10 @@ final class LoopDaemon: @unchecked Sendable {
         let declared = headers["content-length"].flatMap { Int($0) }
         let head = RequestHead(method: method, target: state.target, headers: headers, declaredLength: declared)
         let decision: HeadDecision
-        if let ambiguous = RequestFraming.refusal(version: version, targetIsClean: state.targetIsClean, headers: headers) {
+        if let ambiguous = RequestFraming.refusal(
+            version: version, targetIsClean: state.targetIsClean,
+            headerLinesAreWhole: state.headerLinesAreWhole, headers: headers
+        ) {
             // Answered at once and the connection closed: what follows may be another request hidden in it.
             arriving[ObjectIdentifier(state)] = nil
             state.phase = .answered
@@ -503,8 +506,12 @@ private final class RequestState: @unchecked Sendable {
     }
 
     let target: String
-    /// Whether the target arrived as valid UTF-8 without control characters.
-    let targetIsClean: Bool
+    /// Whether the target arrived whole, as valid UTF-8 without control characters.
+    var targetIsClean: Bool
+    /// The address just past the target as libmicrohttpd handed it over (its ending NUL).
+    let targetEnd: UInt
+    /// Whether every header line arrived whole (no NUL inside a value, no folded line).
+    var headerLinesAreWhole = true
     let started = ContinuousClock.now
     var phase = Phase.new
     var method: String?
@@ -538,9 +545,10 @@ private final class RequestState: @unchecked Sendable {
     /// The connection's socket while the loop watches it for the client leaving; -1 otherwise.
     var watchedSocket: Int32 = -1
 
-    init(target: String, targetIsClean: Bool) {
+    init(target: String, targetIsClean: Bool, targetEnd: UInt) {
         self.target = target
         self.targetIsClean = targetIsClean
+        self.targetEnd = targetEnd
     }
 }
 
@@ -627,7 +635,8 @@ private let requestStarted:
         UnsafeMutableRawPointer?, UnsafePointer<CChar>?, OpaquePointer?
     ) -> UnsafeMutableRawPointer? = { context, uri, connection in
         let target = uri.map(RequestFraming.target) ?? (text: "", isClean: false)
-        let state = daemon(context).begin(target: target.text, isClean: target.isClean, connection: connection)
+        let end = uri.map { UInt(bitPattern: $0) + UInt(strlen($0)) } ?? 0
+        let state = daemon(context).begin(target: target.text, isClean: target.isClean, end: end, connection: connection)
         return Unmanaged.passRetained(state).toOpaque()
     }
 
@@ -635,6 +644,10 @@ private let accessHandler: MHD_AccessHandlerCallback = {
     context, connection, _, method, version, upload, uploadSize, requestContext in
     guard let connection, let method, let uploadSize, let stored = requestContext?.pointee else { return .NO }
     let state = Unmanaged<RequestState>.fromOpaque(stored).takeUnretainedValue()
+    if state.phase == .new {
+        state.targetIsClean = state.targetIsClean && targetWasWhole(state, version: version)
+        state.headerLinesAreWhole = docstore_mhd_header_lines_are_whole(connection, method, version) != 0
+    }
     return daemon(context).handle(
         connection,
         method: String(cString: method),
@@ -643,6 +656,16 @@ private let accessHandler: MHD_AccessHandlerCallback = {
         upload: upload,
         uploadSize: uploadSize
     )
+}
+
+/// Whether libmicrohttpd handed the whole request target to `requestStarted`. It hands it over as a C
+/// string, so a raw NUL in it cuts it short (`/a<NUL>b` would read as `/a`). libmicrohttpd 0.9.75 parses
+/// the request line in place: the target ends at the NUL it writes over the space before the version,
+/// and the version (which it has checked is `HTTP/d.d`) starts right after. A target that ends anywhere
+/// else held a NUL of its own.
+private func targetWasWhole(_ state: RequestState, version: UnsafePointer<CChar>?) -> Bool {
+    guard let version else { return false }
+    return UInt(bitPattern: version) == state.targetEnd + 1
 }
 
 private let requestCompleted: MHD_RequestCompletedCallback = { context, _, requestContext, reason in

@@ -10,11 +10,16 @@ enum RequestFraming {
         return (text, !text.utf8.contains { $0 < 0x20 || $0 == 0x7F })
     }
 
-    /// The refusal for a request that is not framed unambiguously, or nil. (A NUL in a header value
-    /// cannot be seen here: libmicrohttpd ends the value there.)
-    static func refusal(version: String, targetIsClean: Bool, headers: HTTPHeaders) -> APIError? {
+    /// The refusal for a request that is not framed unambiguously, or nil. `headerLinesAreWhole` says
+    /// whether libmicrohttpd read every header line to its end (a NUL inside a value ends it early).
+    static func refusal(
+        version: String, targetIsClean: Bool, headerLinesAreWhole: Bool, headers: HTTPHeaders
+    ) -> APIError? {
         guard targetIsClean else {
             return malformed("The request target holds invalid UTF-8 or a control character; percent-encode it.")
+        }
+        guard headerLinesAreWhole else {
+            return malformed("A header value holds a NUL character, or a header line is folded onto the next.")
         }
         var contentLengths = 0
         var transferEncoding: String?
