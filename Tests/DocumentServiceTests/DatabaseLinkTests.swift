@@ -103,6 +103,59 @@ import Testing
         #expect(try client.call("GET", "\(collection)/doc1").status == 200)
     }
 
+    /// PostgreSQL is made to plan every scan in parallel; a find whose filter costs seconds per scan runs
+    /// in a leader and its workers, and the service's deadline stops all of them.
+    @Test func aDeadlineStopsAStatementRunInParallelWorkers() throws {
+        let parallel = [
+            "max_parallel_workers_per_gather=2", "parallel_setup_cost=0", "parallel_tuple_cost=0",
+            "min_parallel_table_scan_size=0",
+        ]
+        let options = parallel.map { "-c%20" + $0.replacingOccurrences(of: "=", with: "%3D") }.joined(separator: "%20")
+        let url = TestPostgres.url + (TestPostgres.url.contains("?") ? "&" : "?") + "options=" + options
+        let service = try Self.service("parallel", url: url, statementTimeout: .milliseconds(800), serverTimeouts: false)
+        defer { service.application.stop() }
+        let (path, table) = try Self.collection(in: service)
+        try HostileClientTests.seedLargeCollection(schema: service.schema, table: table, count: 100_000)
+        // 999 conditions on different fields: nothing folds, every row is tested against each.
+        let clauses = (0..<999).map { #"{"f\#($0)": "x"}"# }.joined(separator: ",")
+        let body = #"{"where": {"$or": [\#(clauses)]}, "count": "exact", "limit": 10}"#
+
+        let outcome = ConcurrentResults()
+        let finished = DispatchSemaphore(value: 0)
+        let port = service.port
+        DispatchQueue.global().async {
+            let started = ContinuousClock.now
+            let response = try? HTTPClient(port: port).call("POST", "\(path):find", json: body)
+            outcome.append("\(response?.status ?? 0) \(response?.errorCode ?? "-") \(ContinuousClock.now - started)")
+            finished.signal()
+        }
+        var mostWorkers = 0
+        while finished.wait(timeout: .now() + .milliseconds(50)) == .timedOut {
+            mostWorkers = max(mostWorkers, Self.activeBackends(on: table).workers)
+        }
+        #expect(mostWorkers > 0, "the find never ran in parallel workers: \(outcome.all)")
+        #expect(outcome.all.first?.hasPrefix("503 database_unavailable") == true, "\(outcome.all)")
+        // The leader and its workers stop with the statement: nothing runs on the table soon after.
+        var left = Self.activeBackends(on: table)
+        for _ in 0..<30 where left.all > 0 {
+            usleep(100_000)
+            left = Self.activeBackends(on: table)
+        }
+        #expect(left.all == 0, "\(left.all) backends (\(left.workers) parallel workers) still run the find")
+        #expect(try service.client().call("GET", "\(path)/doc1").status == 200)
+    }
+
+    /// The backends running a statement on `table` now, and how many of them are parallel workers.
+    static func activeBackends(on table: String) -> (all: Int, workers: Int) {
+        let rows = try? TestPostgres.sql(
+            """
+            SELECT count(*), count(*) FILTER (WHERE backend_type = 'parallel worker') FROM pg_stat_activity \
+            WHERE state = 'active' AND pid <> pg_backend_pid() AND position(\(bind: table) in query) > 0
+            """)
+        let counts = rows?.first?.map { $0.flatMap { Int($0) } ?? 0 } ?? [0, 0]
+        return (counts[0], counts[1])
+    }
+
     /// On the loop's connection (one loop, made ready by the requests before), and on a worker's.
     @Test(arguments: [8, 0])
     func aClientThatLeavesHasItsStatementCancelled(connectionsPerLoop: Int) throws {
