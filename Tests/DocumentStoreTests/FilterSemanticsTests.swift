@@ -51,6 +51,29 @@ struct FilterSemanticsTests {
         let expected = Set(stored.filter { ReferenceFilter.matches(filter, $0) }.map { $0["id"]!.stringValue! })
         let actual = try collection.ids(matching: filterJSON)
         #expect(actual == expected, "filter \(filterJSON)")
+        // The service's own in-memory matching (what watchers use) agrees with PostgreSQL.
+        let matched = Set(stored.filter { filter.matches($0) }.map { $0["id"]!.stringValue! })
+        #expect(matched == actual, "Where.matches, filter \(filterJSON)")
+    }
+
+    @Test("in-memory matching orders numbers by exact value, beyond what a double holds")
+    func exactNumbers() throws {
+        let database = try TestDatabase.make(label: "numbers", url: TestDatabase.url)
+        let collection = database.collection(try CollectionName("numbers"), tablePrefix: "parlant_sessions_")
+        let values = [
+            "12345678901234567890123", "12345678901234567890124", "1.2345678901234567890123e22", "-0.0", "0",
+            "0.000000000000000000001", "1e-21", "-1e400", "1E+3", "999.9999999999999999999", "-12.50", "-12.5000001",
+        ]
+        _ = try collection.insertMany(values.enumerated().map { JSONValue.of(#"{"id": "n\#($0.offset)", "v": \#($0.element)}"#) })
+        let stored = try collection.all()
+        for operand in values + ["1000", "-12.5", "1.0e-21"] {
+            for comparison in ComparisonOperator.allCases {
+                let json = #"{"v": {"\#(comparison.rawValue)": \#(operand)}}"#
+                let filter = try Where.parse(json: json)
+                let matched = Set(stored.filter { filter.matches($0) }.map { $0["id"]!.stringValue! })
+                #expect(matched == (try collection.ids(matching: json)), "filter \(json)")
+            }
+        }
     }
 
     @Test("every comparison operator on every field and operand", arguments: databases)
