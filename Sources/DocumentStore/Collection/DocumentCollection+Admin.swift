@@ -15,7 +15,10 @@ extension DocumentCollection {
             try connection.transaction {
                 try SchemaManager.lockTable(names, on: connection)
                 try connection.execute(
-                    "DROP TABLE IF EXISTS \(names.qualifiedFailedTable.sql.text), \(names.qualifiedTable.sql.text)"
+                    """
+                    DROP TABLE IF EXISTS \(names.qualifiedFailedTable.sql.text), \(names.qualifiedTable.sql.text), \
+                    \(names.qualifiedDeletionsTable.sql.text)
+                    """
                 )
             }
             schema.forget(names)

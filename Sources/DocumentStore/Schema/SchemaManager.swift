@@ -44,7 +44,7 @@ final class SchemaManager: @unchecked Sendable {
     /// in one transaction; a collection table created now gets its indexes there too.
     private func createTables(_ names: TableNames, on connection: PostgresConnection) throws -> Bool {
         try connection.transaction {
-            try Self.lockKey("docstore schema \(names.schema.name)", on: connection)
+            try Self.lockSchema(names, on: connection)
             let schemaExists =
                 try connection.query(
                     "SELECT 1 FROM pg_namespace WHERE nspname = \(bind: names.schema.name)"
@@ -136,6 +136,11 @@ final class SchemaManager: @unchecked Sendable {
     /// Holds, until the transaction ends, the lock that serialises DDL on one collection's tables.
     static func lockTable(_ names: TableNames, on connection: PostgresConnection) throws {
         try lockKey("docstore table \(names.schema.name).\(names.table.name)", on: connection)
+    }
+
+    /// Holds, until the transaction ends, the lock that serialises DDL on the schema's shared objects.
+    static func lockSchema(_ names: TableNames, on connection: PostgresConnection) throws {
+        try lockKey("docstore schema \(names.schema.name)", on: connection)
     }
 
     private static func lockKey(_ key: String, on connection: PostgresConnection) throws {

@@ -5,6 +5,9 @@ struct TableNames: Sendable, Hashable {
     let table: SQLIdentifier
     /// Where documents that failed to migrate are kept: `<table>_failed_migrations`.
     let failedTable: SQLIdentifier
+    /// Where deletions are recorded for watchers, once the collection's changes are tracked:
+    /// `<table>_deletions`.
+    let deletionsTable: SQLIdentifier
     /// The unshortened table name, the stem of every index name.
     private let stem: String
 
@@ -18,10 +21,12 @@ struct TableNames: Sendable, Hashable {
         self.stem = full
         self.table = Self.identifier(full)
         self.failedTable = Self.identifier(full + "_failed_migrations")
+        self.deletionsTable = Self.identifier(full + "_deletions")
     }
 
     var qualifiedTable: QualifiedName { QualifiedName(schema: schema, name: table) }
     var qualifiedFailedTable: QualifiedName { QualifiedName(schema: schema, name: failedTable) }
+    var qualifiedDeletionsTable: QualifiedName { QualifiedName(schema: schema, name: deletionsTable) }
 
     /// The name of an index on this table: `idx_<table>_<suffix>`, shortened when too long. The seed's
     /// own suffixes (`creation_utc`, `session_id`, ...) are kept as they are so hand-made tables match.
