@@ -159,6 +159,29 @@ final class PostgresConnection {
         _ = try timed { () throws(DatabaseError) in try consume(PQexec(handle, sql)) }
     }
 
+    /// The payloads of the notifications this connection hears (after `LISTEN`): those already arrived,
+    /// else those that arrive within `timeout`, as soon as one does. Throws when the connection breaks.
+    func notifications(waitingUpTo timeout: Duration) throws(DatabaseError) -> [String] {
+        var payloads = takeNotifications()
+        guard payloads.isEmpty else { return payloads }
+        var descriptor = pollfd(fd: PQsocket(handle), events: Int16(POLLIN), revents: 0)
+        if poll(&descriptor, 1, Int32(clamping: timeout.wholeMilliseconds)) > 0 {
+            guard PQconsumeInput(handle) == 1 else { throw failure() }
+            payloads = takeNotifications()
+        }
+        guard PQstatus(handle) == CONNECTION_OK else { throw failure() }
+        return payloads
+    }
+
+    private func takeNotifications() -> [String] {
+        var payloads: [String] = []
+        while let notification = PQnotifies(handle) {
+            payloads.append(String(cString: notification.pointee.extra))
+            PQfreemem(notification)
+        }
+        return payloads
+    }
+
     /// Sends a statement whose rows are then read one at a time with `nextStreamedRow()`,
     /// so memory stays flat whatever the number of rows. It is prepared once per connection, as
     /// `query(_:reusable: true)` does.
