@@ -42,6 +42,23 @@ public struct CollectionOperation<Outcome: Sendable>: Sendable {
         try collection.perform(self)
     }
 
+    /// Runs a plan of statements on `connection`, blocking: for a component that keeps a connection of its
+    /// own (`ChangeHub`). The collection's tables must exist.
+    func perform(on connection: PostgresConnection) throws(DocumentStoreError) -> Outcome {
+        guard case .statements(let statements, let decode) = plan else {
+            preconditionFailure("perform(on:) runs plans of statements only")
+        }
+        let results: [QueryResult]
+        do {
+            results = try statements.map { statement throws(DatabaseError) in
+                try connection.query(statement.query, reusable: statement.reusable)
+            }
+        } catch {
+            throw DocumentStoreError(translating: error)
+        }
+        return try decode(results)
+    }
+
     /// The statement of a point read on its own, as `perform` runs it.
     var pointReadStatement: PipelineStatement? {
         guard case .pointRead(let id, _) = plan else { return nil }

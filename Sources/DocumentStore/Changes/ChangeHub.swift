@@ -1,0 +1,133 @@
+import Synchronization
+
+/// Hands the changes of tracked collections to the watchers of one process. Its `ChangeListener` says
+/// which tables changed; for each, the hub reads the changes once, from the position all that table's
+/// watchers share, and gives each watcher the changed documents that match its filter. Reads run on the
+/// listener's thread, on a connection of the hub's own, so a burst of notifications becomes one read per
+/// table; watchers cost no thread and no connection each. A read gives documents as they are when it
+/// runs, so a document changed several times between two reads comes once, in its latest state (and a
+/// document inserted and deleted between them, only as deleted).
+public final class ChangeHub: Sendable {
+    /// One watcher's filter and where its changes go (called on the listener's thread; it must not block).
+    public struct Subscription: Sendable {
+        let id: Int
+        let table: String
+        let filter: Where
+        let deliver: @Sendable ([Change]) -> Void
+    }
+
+    private struct Tracked {
+        var position: ChangePosition
+        let collection: DocumentCollection
+        var watchers: [Int: Subscription] = [:]
+    }
+
+    private struct State {
+        var tables: [String: Tracked] = [:]
+        var nextID = 0
+    }
+
+    private let state = Mutex(State())
+    private let link: DatabaseLink
+    private let reader = Mutex<PostgresConnection?>(nil)
+    private let listener: ChangeListener
+
+    public init(database: DocumentDatabase) {
+        link = database.link
+        // The hub outlives nothing it is handed to: the listener's closure refers to it weakly.
+        let forwarder = Forwarder()
+        listener = ChangeListener(database: database) { table in forwarder.hub?.heard(table) }
+        forwarder.hub = self
+    }
+
+    /// Starts listening; false when no thread could be made.
+    @discardableResult
+    public func start() -> Bool { listener.start() }
+
+    /// Stops listening; no watcher hears anything after.
+    public func stop() { listener.stop() }
+
+    /// Starts giving `deliver` the changes of `collection` that match `filter`, tracking the collection's
+    /// changes first if they are not yet (blocking). Returns the subscription and the watermark from which
+    /// every change will be delivered: changes of transactions before it are already committed, so a read
+    /// made after this returns sees them.
+    public func watch(
+        _ collection: DocumentCollection, filter: Where, deliver: @escaping @Sendable ([Change]) -> Void
+    ) throws(DocumentStoreError) -> (subscription: Subscription, watermark: UInt64) {
+        try collection.trackChanges()
+        let table = collection.changeNotification.payload
+        let start = try collection.watermarkOperation().performBlocking()
+        return state.withLock { state in
+            state.nextID += 1
+            let subscription = Subscription(id: state.nextID, table: table, filter: filter, deliver: deliver)
+            var tracked = state.tables[table] ?? Tracked(position: ChangePosition(watermark: start), collection: collection)
+            tracked.watchers[subscription.id] = subscription
+            state.tables[table] = tracked
+            return (subscription, tracked.position.watermark)
+        }
+    }
+
+    /// Stops delivering to `subscription`.
+    public func cancel(_ subscription: Subscription) {
+        state.withLock { state in
+            state.tables[subscription.table]?.watchers[subscription.id] = nil
+            if state.tables[subscription.table]?.watchers.isEmpty == true {
+                state.tables[subscription.table] = nil
+            }
+        }
+    }
+
+    /// The number of watchers now.
+    public var watcherCount: Int {
+        state.withLock { $0.tables.values.reduce(0) { $0 + $1.watchers.count } }
+    }
+
+    /// On the listener's thread: `table` changed, or (nil) anything may have.
+    private func heard(_ table: String?) {
+        let tables = state.withLock { state in table.map { [$0] } ?? Array(state.tables.keys) }
+        for table in tables {
+            read(table)
+        }
+    }
+
+    private func read(_ table: String) {
+        guard let (collection, watermark) = state.withLock({ state in
+            state.tables[table].map { ($0.collection, $0.position.watermark) }
+        }) else { return }
+        let batch: ChangeBatch
+        do {
+            batch = try reader.withLock { connection throws(DocumentStoreError) in
+                if connection == nil {
+                    do throws(DatabaseError) {
+                        connection = PostgresConnection(handle: try link.connect(), usesPreparedStatements: true)
+                    } catch {
+                        throw DocumentStoreError(translating: error)
+                    }
+                }
+                return try collection.changesOperation(since: watermark).perform(on: connection!)
+            }
+        } catch {
+            // The next notification, or the listener's next start, reads again from the same position.
+            reader.withLock { $0 = nil }
+            return
+        }
+        let (fresh, watchers) = state.withLock { state -> ([Change], [Subscription]) in
+            guard var tracked = state.tables[table] else { return ([], []) }
+            let fresh = tracked.position.take(batch)
+            state.tables[table] = tracked
+            return (fresh, Array(tracked.watchers.values))
+        }
+        guard !fresh.isEmpty else { return }
+        let documents = fresh.map { try? $0.document.value() }
+        for watcher in watchers {
+            let matching = fresh.indices.filter { documents[$0].map(watcher.filter.matches) ?? false }.map { fresh[$0] }
+            if !matching.isEmpty { watcher.deliver(matching) }
+        }
+    }
+
+    /// Lets the listener reach the hub without keeping it alive.
+    private final class Forwarder: @unchecked Sendable {
+        // @unchecked: set once, in the hub's initializer, before the listener starts.
+        weak var hub: ChangeHub?
+    }
+}
