@@ -118,6 +118,43 @@ import Testing
 
     // MARK: 2. The service killed with SIGKILL under write load
 
+    /// A watcher's stream lives in the service, not in PostgreSQL: across a restart it stays open, and a
+    /// write made right after it, whose notification nobody could hear, still reaches it.
+    @Test func aWatcherMissesNothingAcrossAPostgresRestart() throws {
+        let url = try PrivatePostgres.run("pg-start.sh")
+        defer { _ = try? PrivatePostgres.run("pg-stop.sh") }
+        let schema = TestPostgres.uniqueSchema("feed")
+        defer { _ = try? PrivatePostgres.sql(url, "DROP SCHEMA IF EXISTS \(unsafeSQL: "\"\(schema)\"") CASCADE") }
+        let (service, port) = try ServiceProcess.serve(
+            schema: schema, extra: ["DATABASE_URL": url, "DB_CONNECT_TIMEOUT": "1", "DB_POOL_TIMEOUT_MS": "1000"])
+        defer {
+            if service.isRunning { service.signal(SIGKILL) }
+            _ = service.waitForExit()
+        }
+        let client = HTTPClient(port: port)
+        #expect(try client.call("POST", "/sessions/events", json: #"{"id": "w1"}"#).status == 201)
+        let stream = try EventStream(port: port, target: "/sessions/events:watch")
+        defer { stream.close() }
+        #expect(stream.next()?.description == "upsert w1")
+
+        _ = try PrivatePostgres.run("pg-restart.sh", ["--down-seconds", "2"])
+        // Written straight after the restart, before the service listens again.
+        try PrivatePostgres.sql(
+            url,
+            """
+            INSERT INTO \(unsafeSQL: "\"\(schema)\".parlant_sessions_events") (id, creation_utc, data) \
+            VALUES ('w2', '2030-01-01T00:00:00+00:00', '{"id": "w2", "creation_utc": "2030-01-01T00:00:00+00:00"}')
+            """)
+        #expect(stream.next(timeout: 20)?.description == "upsert w2", "the write made during the outage")
+        var status = 0
+        for _ in 0..<100 where status != 201 {
+            status = (try? client.call("POST", "/sessions/events", json: #"{"id": "w3"}"#).status) ?? 0
+            if status != 201 { usleep(100_000) }
+        }
+        #expect(status == 201)
+        #expect(stream.next(timeout: 20)?.description == "upsert w3", "a write through the service after it")
+    }
+
     @Test func sigkillUnderWriteLoadLosesNoAcknowledgedWriteAndHalfWritesNothing() throws {
         let schema = TestPostgres.uniqueSchema("kill")
         defer { DocstoreCommand.dropSchema(schema) }

@@ -70,6 +70,12 @@ final class RawSocket {
         return Self.poll(socket, seconds: timeout) ? receiveReady() : .timedOut
     }
 
+    /// Reads once more, waiting up to `timeout` seconds, whatever was received before (for a body that
+    /// streams on: `received` keeps every byte).
+    func receiveMore(timeout: Double) -> Outcome {
+        Self.poll(socket, seconds: timeout) ? receiveReady() : .timedOut
+    }
+
     /// Reads until the server closes the connection (`.closed`) or `timeout` seconds pass.
     func receiveUntilClosed(timeout: Double) -> Outcome {
         let deadline = Date().addingTimeInterval(timeout)

@@ -28,12 +28,11 @@ import Testing
         let database = try TestDatabase.make(label: "hub")
         let collection = database.collection(try CollectionName("events"), tablePrefix: "parlant_sessions_")
         let hub = ChangeHub(database: database)
-        #expect(hub.start())
         defer { hub.stop() }
         let (first, second) = (Received(), Received())
-        let one = try hub.watch(collection, filter: try Where.parse(json: #"{"session_id": "s1"}"#)) { first.append($0) }
-        _ = try hub.watch(collection, filter: try Where.parse(json: #"{"session_id": {"$in": ["s1", "s2"]}}"#)) {
-            second.append($0)
+        let one = try hub.watch(collection, filter: try Where.parse(json: #"{"session_id": "s1"}"#)) { changes, _ in first.append(changes) }
+        _ = try hub.watch(collection, filter: try Where.parse(json: #"{"session_id": {"$in": ["s1", "s2"]}}"#)) { changes, _ in
+            second.append(changes)
         }
         #expect(hub.watcherCount == 2)
 

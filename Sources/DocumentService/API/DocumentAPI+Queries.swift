@@ -80,6 +80,19 @@ extension DocumentAPI {
         failedMigrations: Bool,
         linksNextPage: Bool
     ) throws(APIError) {
+        if let wait = parameters.wait, wait > .zero, !failedMigrations {
+            var withoutWait = parameters
+            withoutWait.wait = nil
+            let answered = withoutWait
+            waitForMatch(context, answered.query, upTo: wait) { context in
+                do throws(APIError) {
+                    try findResponse(context, answered, failedMigrations: false, linksNextPage: linksNextPage)
+                } catch {
+                    context.fail(error)
+                }
+            }
+            return
+        }
         let collection = collection(context)
         let query = parameters.query
         guard query.limit != nil else {

@@ -14,6 +14,8 @@ public struct DocumentAPI: HTTPHandler {
     private let keys: KeyRing
     let workers: WorkerPool
     let executor: StoreExecutor
+    /// Hands committed changes to the watchers of `:watch`.
+    let changes: ChangeHub
     /// What `GET /metrics` serves; `nil` when metrics are off (`METRICS=off`).
     let metrics: ServiceMetrics?
 
@@ -21,6 +23,7 @@ public struct DocumentAPI: HTTPHandler {
     ///   - keys: the keys clients may present; by default `configuration.accessKeys`, never reloaded.
     ///   - workers: the threads that run the blocking work of requests.
     ///   - executor: runs database operations for requests on the event loops.
+    ///   - changes: hands committed changes to watchers; started and stopped by the caller.
     ///   - metrics: what `GET /metrics` serves (`nil`: 404, metrics are off).
     ///   - openAPIDocument: the JSON served at `/openapi.json`.
     public init(
@@ -29,6 +32,7 @@ public struct DocumentAPI: HTTPHandler {
         keys: KeyRing? = nil,
         workers: WorkerPool,
         executor: StoreExecutor,
+        changes: ChangeHub,
         metrics: ServiceMetrics? = nil,
         openAPIDocument: [UInt8],
         log: Log = Log()
@@ -38,6 +42,7 @@ public struct DocumentAPI: HTTPHandler {
         self.keys = keys ?? KeyRing(keys: configuration.accessKeys, log: log)
         self.workers = workers
         self.executor = executor
+        self.changes = changes
         self.metrics = metrics
         self.openAPIDocument = openAPIDocument
         self.log = log
@@ -199,6 +204,7 @@ public struct DocumentAPI: HTTPHandler {
         case .find: try find(context, failedMigrations: false)
         case .failedMigrations: try find(context, failedMigrations: true)
         case .findByBody: try findByBody(context)
+        case .watch: try watch(context)
         case .findOne: try findOne(context)
         case .insert: try insert(context)
         case .getDocument: getDocument(context)

@@ -5,10 +5,14 @@ struct FindParameters {
     var query: FindQuery
     /// The query pairs other than `cursor`, as received, for the next page's link.
     var linkPairs: [Substring] = []
+    /// How long an empty result may wait for a first match (`wait`, seconds).
+    var wait: Duration?
 
-    private static let reserved: Set = ["where", "limit", "cursor", "sort", "count"]
+    private static let reserved: Set = ["where", "limit", "cursor", "sort", "count", "wait"]
+    /// The longest `wait`, in seconds.
+    static let longestWait = 60.0
 
-    /// `where`, `limit`, `cursor`, `sort`, `count=exact`, and PostgREST-style `field=op.value` pairs.
+    /// `where`, `limit`, `cursor`, `sort`, `count=exact`, `wait`, and PostgREST-style `field=op.value` pairs.
     init(query string: QueryString) throws(APIError) {
         query = FindQuery()
         var filter: JSONValue = .object(JSONObject())
@@ -37,6 +41,8 @@ struct FindParameters {
                 query.cursor = try Self.cursor(item.value)
             case "sort":
                 query.descending = try Self.descending(item.value)
+            case "wait":
+                wait = try Self.wait(Double(item.value))
             default:
                 query.countsAll = try Self.countsAll(item.value)
             }
@@ -46,9 +52,9 @@ struct FindParameters {
         query.filter = conditions.isEmpty ? parsed : .all([parsed] + (try conditions.map(Self.filter)))
     }
 
-    /// `{"where", "limit", "cursor", "sort", "count"}`, every field optional.
+    /// `{"where", "limit", "cursor", "sort", "count", "wait"}`, every field optional.
     init(body: JSONObject) throws(APIError) {
-        try RequestBody.allow(only: ["where", "limit", "cursor", "sort", "count"], in: body)
+        try RequestBody.allow(only: ["where", "limit", "cursor", "sort", "count", "wait"], in: body)
         query = FindQuery()
         if let filter = body["where"] {
             query.filter = try Self.filter(filter)
@@ -68,6 +74,16 @@ struct FindParameters {
         if let count = body["count"] {
             query.countsAll = try Self.countsAll(count.stringValue ?? "")
         }
+        if let seconds = body["wait"], !seconds.isNull {
+            wait = try Self.wait(seconds.numberLiteral.flatMap { Double($0) })
+        }
+    }
+
+    private static func wait(_ seconds: Double?) throws(APIError) -> Duration {
+        guard let seconds, seconds.isFinite, (0...longestWait).contains(seconds) else {
+            throw .invalidRequest("wait must be a number of seconds from 0 to \(Int(longestWait)).")
+        }
+        return .milliseconds(Int64((seconds * 1000).rounded()))
     }
 
     static func filter(_ value: JSONValue) throws(APIError) -> Where {

@@ -44,6 +44,13 @@ struct RequestContext: Sendable {
         self.reply = reply
     }
 
+    /// The same request, its handling carried on on its event loop (after work that ended there).
+    var onItsLoop: RequestContext {
+        RequestContext(
+            route: route, parameters: parameters, request: request, credential: credential, loop: loop, mode: .loop,
+            executor: executor, log: log, reply: reply)
+    }
+
     /// The document id from the path; set for every `/{id}` route.
     var id: String { parameters.id ?? "" }
 

@@ -7,6 +7,8 @@ public final class DocumentApplication: Sendable {
     public let database: DocumentDatabase
     public let keys: KeyRing
     public let workers: WorkerPool
+    /// Hands committed changes to watchers; its `LISTEN` connection opens with the first watch.
+    public let changes: ChangeHub
     public let server: HTTPServer
     /// The operator's server on `METRICS_PORT` (`/metrics`, `/healthz`, `/readyz`), when that is set.
     public let metricsServer: HTTPServer?
@@ -27,12 +29,14 @@ public final class DocumentApplication: Sendable {
             database: database, workers: workers, connectionsPerLoop: settings.databaseConnectionsPerLoop,
             recordsMetrics: settings.metricsEnabled)
         let metrics = settings.metricsEnabled ? ServiceMetrics(executor: executor) : nil
+        changes = ChangeHub(database: database)
         let api = DocumentAPI(
             database: database,
             configuration: configuration,
             keys: keys,
             workers: workers,
             executor: executor,
+            changes: changes,
             metrics: metrics,
             openAPIDocument: OpenAPIDocument.json,
             log: log
@@ -72,6 +76,7 @@ public final class DocumentApplication: Sendable {
     public func stop() {
         metricsServer?.stop()
         server.stop()
+        changes.stop()
         workers.stop()
         database.close()
     }

@@ -21,6 +21,7 @@ enum Operation: Sendable {
     case quarantine
     case failedMigrations
     case versions
+    case watch
 }
 
 extension Operation {
@@ -31,7 +32,7 @@ extension Operation {
             .updateOne, .deleteOne, .ensureIndexes, .quarantine:
             return true
         case .health, .readiness, .openAPI, .verify, .metrics, .find, .getDocument, .findByBody, .findOne, .failedMigrations,
-            .versions:
+            .versions, .watch:
             return false
         }
     }
@@ -81,5 +82,6 @@ struct Route: Sendable {
         Route(method: "POST", template: "/{store}/{collection}:quarantine", operation: .quarantine),
         Route(method: "GET", template: "/{store}/{collection}:failedMigrations", operation: .failedMigrations),
         Route(method: "GET", template: "/{store}/{collection}:versions", operation: .versions),
+        Route(method: "GET", template: "/{store}/{collection}:watch", operation: .watch),
     ]
 }

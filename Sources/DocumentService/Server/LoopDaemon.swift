@@ -356,6 +356,11 @@ final class LoopDaemon: @unchecked Sendable {
             loop.execute { [self, state] in self.deliver(response, to: state) }
             return
         }
+        guard state.connection != nil else {
+            // The client left before the answer was ready: nobody will read its stream.
+            if case .stream(let stream) = response.body { stream.close() }
+            return
+        }
         state.phase = .answered
         state.pendingResponse = response
         resume(state)

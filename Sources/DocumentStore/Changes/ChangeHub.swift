@@ -4,16 +4,26 @@ import Synchronization
 /// which tables changed; for each, the hub reads the changes once, from the position all that table's
 /// watchers share, and gives each watcher the changed documents that match its filter. Reads run on the
 /// listener's thread, on a connection of the hub's own, so a burst of notifications becomes one read per
-/// table; watchers cost no thread and no connection each. A read gives documents as they are when it
+/// table; watchers cost no thread and no connection each. The listener and that connection are opened
+/// with the first watch: a process nobody watches holds neither. A read gives documents as they are when it
 /// runs, so a document changed several times between two reads comes once, in its latest state (and a
 /// document inserted and deleted between them, only as deleted).
 public final class ChangeHub: Sendable {
-    /// One watcher's filter and where its changes go (called on the listener's thread; it must not block).
+    /// One watcher's filter and where its changes go: called on the listener's thread (so it must not
+    /// block) with the changes that match, in transaction order, and the watermark from which every change
+    /// not yet delivered is still to be read.
     public struct Subscription: Sendable {
         let id: Int
         let table: String
         let filter: Where
-        let deliver: @Sendable ([Change]) -> Void
+        let deliver: @Sendable ([Change], UInt64) -> Void
+    }
+
+    /// What `watch` returns: the subscription, to cancel it, and the watermark from which its changes are
+    /// delivered.
+    public struct Registration: Sendable {
+        public let subscription: Subscription
+        public let watermark: UInt64
     }
 
     private struct Tracked {
@@ -25,35 +35,61 @@ public final class ChangeHub: Sendable {
     private struct State {
         var tables: [String: Tracked] = [:]
         var nextID = 0
+        var listening = Listening.notYet
+    }
+
+    private enum Listening {
+        case notYet
+        case started
+        case stopped
     }
 
     private let state = Mutex(State())
     private let link: DatabaseLink
+    private let usesPreparedStatements: Bool
     private let reader = Mutex<PostgresConnection?>(nil)
     private let listener: ChangeListener
 
     public init(database: DocumentDatabase) {
         link = database.link
+        usesPreparedStatements = database.usesPreparedStatements
         // The hub outlives nothing it is handed to: the listener's closure refers to it weakly.
         let forwarder = Forwarder()
         listener = ChangeListener(database: database) { table in forwarder.hub?.heard(table) }
         forwarder.hub = self
     }
 
-    /// Starts listening; false when no thread could be made.
-    @discardableResult
-    public func start() -> Bool { listener.start() }
-
-    /// Stops listening; no watcher hears anything after.
-    public func stop() { listener.stop() }
+    /// Stops listening and closes the hub's connections; no watcher hears anything after, and no new
+    /// watch starts.
+    public func stop() {
+        let wasListening = state.withLock { state in
+            defer { state.listening = .stopped }
+            return state.listening == .started
+        }
+        if wasListening { listener.stop() }
+        reader.withLock { $0 = nil }
+    }
 
     /// Starts giving `deliver` the changes of `collection` that match `filter`, tracking the collection's
     /// changes first if they are not yet (blocking). Returns the subscription and the watermark from which
     /// every change will be delivered: changes of transactions before it are already committed, so a read
     /// made after this returns sees them.
     public func watch(
-        _ collection: DocumentCollection, filter: Where, deliver: @escaping @Sendable ([Change]) -> Void
-    ) throws(DocumentStoreError) -> (subscription: Subscription, watermark: UInt64) {
+        _ collection: DocumentCollection, filter: Where, deliver: @escaping @Sendable ([Change], UInt64) -> Void
+    ) throws(DocumentStoreError) -> Registration {
+        let startListening = try state.withLock { state throws(DocumentStoreError) -> Bool in
+            switch state.listening {
+            case .stopped: throw DocumentStoreError(.unavailable, "The service is stopping.")
+            case .started: return false
+            case .notYet:
+                state.listening = .started
+                return true
+            }
+        }
+        if startListening && !listener.start() {
+            state.withLock { $0.listening = .notYet }
+            throw DocumentStoreError(.internalError, "No thread could be made to listen for changes.")
+        }
         try collection.trackChanges()
         let table = collection.changeNotification.payload
         let start = try collection.watermarkOperation().performBlocking()
@@ -63,7 +99,7 @@ public final class ChangeHub: Sendable {
             var tracked = state.tables[table] ?? Tracked(position: ChangePosition(watermark: start), collection: collection)
             tracked.watchers[subscription.id] = subscription
             state.tables[table] = tracked
-            return (subscription, tracked.position.watermark)
+            return Registration(subscription: subscription, watermark: tracked.position.watermark)
         }
     }
 
@@ -99,7 +135,7 @@ public final class ChangeHub: Sendable {
             batch = try reader.withLock { connection throws(DocumentStoreError) in
                 if connection == nil {
                     do throws(DatabaseError) {
-                        connection = PostgresConnection(handle: try link.connect(), usesPreparedStatements: true)
+                        connection = PostgresConnection(handle: try link.connect(), usesPreparedStatements: usesPreparedStatements)
                     } catch {
                         throw DocumentStoreError(translating: error)
                     }
@@ -111,17 +147,17 @@ public final class ChangeHub: Sendable {
             reader.withLock { $0 = nil }
             return
         }
-        let (fresh, watchers) = state.withLock { state -> ([Change], [Subscription]) in
-            guard var tracked = state.tables[table] else { return ([], []) }
+        let (fresh, watchers, next) = state.withLock { state -> ([Change], [Subscription], UInt64) in
+            guard var tracked = state.tables[table] else { return ([], [], 0) }
             let fresh = tracked.position.take(batch)
             state.tables[table] = tracked
-            return (fresh, Array(tracked.watchers.values))
+            return (fresh, Array(tracked.watchers.values), tracked.position.watermark)
         }
         guard !fresh.isEmpty else { return }
         let documents = fresh.map { try? $0.document.value() }
         for watcher in watchers {
             let matching = fresh.indices.filter { documents[$0].map(watcher.filter.matches) ?? false }.map { fresh[$0] }
-            if !matching.isEmpty { watcher.deliver(matching) }
+            if !matching.isEmpty { watcher.deliver(matching, next) }
         }
     }
 

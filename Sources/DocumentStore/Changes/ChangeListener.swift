@@ -8,13 +8,17 @@ import Synchronization
 /// collections changed, through any replica, once the writing transaction commits, and passes each
 /// notification's payload (`ChangeTrackingDDL.payload`, also `DocumentCollection.changeNotification`) to
 /// `heard`. Whenever it starts listening, first or after its connection broke, it calls `heard(nil)`:
-/// notifications sent while nobody listened are lost, so every reader must read its changes again.
+/// notifications sent while nobody listened are lost, so every reader must read its changes again. It
+/// also does so every `rereadInterval`: behind a transaction pooler (PgBouncer, Supavisor on 6543)
+/// `LISTEN` hears nothing, and readers then still see each change within that time.
 public final class ChangeListener: Sendable {
     private let link: DatabaseLink
     private let heard: @Sendable (String?) -> Void
     private let stopped = Atomic<Bool>(false)
     /// How long one wait for notifications lasts, and so how soon `stop` takes effect.
     private static let waitSlice = Duration.milliseconds(250)
+    /// How often readers are told to read again whatever was heard.
+    public static let rereadInterval = Duration.seconds(1)
 
     /// Listens through `database`'s link to PostgreSQL.
     public init(database: DocumentDatabase, heard: @escaping @Sendable (String?) -> Void) {
@@ -46,10 +50,15 @@ public final class ChangeListener: Sendable {
                 continue
             }
             heard(nil)
+            var reread = ContinuousClock.now
             do {
                 while !isStopped {
                     for payload in try connection.notifications(waitingUpTo: Self.waitSlice) {
                         heard(payload)
+                    }
+                    if ContinuousClock.now - reread >= Self.rereadInterval {
+                        reread = .now
+                        heard(nil)
                     }
                 }
             } catch {

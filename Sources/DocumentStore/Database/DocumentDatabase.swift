@@ -9,6 +9,8 @@ public final class DocumentDatabase: Sendable {
     /// The connections of streamed finds, apart from `pool`.
     let streamConnections: StreamConnections
     let schema: SQLIdentifier
+    /// Whether connections prepare the statements they run again (off behind some poolers).
+    let usesPreparedStatements: Bool
     let schemaManager: SchemaManager
     /// The way every connection to PostgreSQL is opened: options, backoff, counts.
     let link: DatabaseLink
@@ -31,6 +33,7 @@ public final class DocumentDatabase: Sendable {
             throw .invalidRequest("the schema name '\(settings.schema)' is not a valid identifier")
         }
         self.schema = schema
+        usesPreparedStatements = settings.usesPreparedStatements
         link = DatabaseLink(conninfo: settings.conninfo, options: settings.linkOptions)
         statementDeadline = settings.statementDeadline
         schemaManager = SchemaManager(

@@ -1,32 +1,49 @@
 /// A keyset position: the `(creation_utc, id)` of the last document of a page (SPEC section 6).
 ///
 /// Its token is the base64url (no padding) of the JSON array `[creation_utc, id]`, so a client holding
-/// Parlant's `Cursor(creation_utc, id)` can build one without the service.
+/// Parlant's `Cursor(creation_utc, id)` can build one without the service. The events of a watch carry a
+/// third element, the change watermark from which the watcher's changes are still to be read
+/// (`ChangePosition`); `find` takes such a token too and goes by its position.
 public struct Cursor: Sendable, Hashable {
     public let creationUTC: String
     public let id: String
+    /// The change watermark of a watch event's token; `nil` for a page's cursor.
+    public let watermark: UInt64?
 
-    public init(creationUTC: String, id: String) {
+    public init(creationUTC: String, id: String, watermark: UInt64? = nil) {
         self.creationUTC = creationUTC
         self.id = id
+        self.watermark = watermark
     }
 
-    /// Decodes a token; anything but exactly `[string, string]` is an `invalid_cursor` error.
+    /// Decodes a token; anything but exactly `[string, string]` or `[string, string, watermark]` is an
+    /// `invalid_cursor` error.
     public init(token: String) throws(DocumentStoreError) {
         let invalid = DocumentStoreError.invalidCursor(
             "the cursor is not a token this service issued: expected base64url of [creation_utc, id]"
         )
         guard token.utf8.count <= 4096, let bytes = Base64URL.decode(token) else { throw invalid }
-        guard let value = try? JSONValue.parse(bytes, maxDepth: 2), let items = value.arrayValue, items.count == 2,
+        guard let value = try? JSONValue.parse(bytes, maxDepth: 2), let items = value.arrayValue,
+            items.count == 2 || items.count == 3,
             let creationUTC = items[0].stringValue, let id = items[1].stringValue, !id.isEmpty
         else { throw invalid }
-        self.init(creationUTC: creationUTC, id: id)
+        var watermark: UInt64?
+        if items.count == 3 {
+            guard let literal = items[2].numberLiteral, let value = UInt64(literal) else { throw invalid }
+            watermark = value
+        }
+        self.init(creationUTC: creationUTC, id: id, watermark: watermark)
     }
 
-    /// The token clients pass back as `cursor`.
+    /// The token clients pass back as `cursor` (or, from a watch event, as `Last-Event-ID`).
     public var token: String {
-        Base64URL.encode(Array(JSONValue.array([.string(creationUTC), .string(id)]).serialized.utf8))
+        var items: [JSONValue] = [.string(creationUTC), .string(id)]
+        if let watermark { items.append(.number(String(watermark))) }
+        return Base64URL.encode(Array(JSONValue.array(items).serialized.utf8))
     }
+
+    /// The same position without a watermark.
+    public var position: Cursor { Cursor(creationUTC: creationUTC, id: id) }
 }
 
 /// Base64 with the URL-safe alphabet and no padding (RFC 4648 section 5).
