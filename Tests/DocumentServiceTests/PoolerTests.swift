@@ -26,6 +26,7 @@ import Testing
         let (url, prepared) = Self.setups[setup]
         let settings = try Self.settings(url: url, prepared: prepared)
         #expect(!settings.usesPreparedStatements && !settings.sendsServerTimeouts)
+        #expect(settings.changeListening == .off, "LISTEN through a transaction pooler hears nothing")
         let service = try TestService(label: "pooler_\(prepared)", url: url) { database in
             let schema = database.schema
             database = settings
@@ -70,6 +71,12 @@ import Testing
             }
         }
         #expect(failures.all.isEmpty, "\(failures.all)")
+
+        // The change feed without LISTEN: its reading every second finds the change.
+        let stream = try EventStream(port: service.port, target: "\(path):watch?kind=eq.fed")
+        defer { stream.close() }
+        #expect(try client.call("POST", path, json: #"{"id": "fed", "kind": "fed"}"#).status == 201)
+        #expect(stream.next()?.description == "upsert fed")
     }
 
     @Test func preparedStatementsOnThroughThePoolerFailAsTheREADMESays() throws {

@@ -145,6 +145,21 @@ struct ConfigurationTests {
         #expect(fields["password"] == "db-password")
     }
 
+    @Test("DB_LISTEN_URL: the database itself, nothing behind a transaction pooler, or the URL given")
+    func changeListening() throws {
+        let direct = try Configuration(environment: configEnvironment([:]))
+        #expect(direct.database.changeListening == .sameDatabase)
+        let pooled = try Configuration(environment: configEnvironment(["SUPABASE_DB_PORT": "6543"]))
+        #expect(pooled.database.changeListening == .off)
+        let given = try Configuration(
+            environment: configEnvironment([
+                "SUPABASE_DB_PORT": "6543", "DB_LISTEN_URL": "postgresql://postgres@db.abcd.supabase.co:5432/postgres",
+            ]))
+        #expect(given.database.changeListening == .url("postgresql://postgres@db.abcd.supabase.co:5432/postgres"))
+        let off = try Configuration(environment: configEnvironment(["DB_LISTEN_URL": "off"]))
+        #expect(off.database.changeListening == .off)
+    }
+
     @Test("an empty variable counts as unset")
     func emptyValuesAreDefaults() throws {
         let configuration = try Configuration(

@@ -12,7 +12,9 @@ import Synchronization
 /// also does so every `rereadInterval`: behind a transaction pooler (PgBouncer, Supavisor on 6543)
 /// `LISTEN` hears nothing, and readers then still see each change within that time.
 public final class ChangeListener: Sendable {
-    private let link: DatabaseLink
+    /// Where it listens; nil when it does not (`ChangeListening.off`) and only says "read again" each
+    /// `rereadInterval`.
+    private let link: DatabaseLink?
     private let heard: @Sendable (String?) -> Void
     private let stopped = Atomic<Bool>(false)
     /// How long one wait for notifications lasts, and so how soon `stop` takes effect.
@@ -22,7 +24,7 @@ public final class ChangeListener: Sendable {
 
     /// Listens through `database`'s link to PostgreSQL.
     public init(database: DocumentDatabase, heard: @escaping @Sendable (String?) -> Void) {
-        self.link = database.link
+        self.link = database.listenLink
         self.heard = heard
     }
 
@@ -40,6 +42,7 @@ public final class ChangeListener: Sendable {
     private var isStopped: Bool { stopped.load(ordering: .relaxed) }
 
     private func run() {
+        guard let link else { return rereadOnly() }
         while !isStopped {
             let connection: PostgresConnection
             do {
@@ -64,6 +67,14 @@ public final class ChangeListener: Sendable {
             } catch {
                 link.connectionLost()
             }
+        }
+    }
+
+    /// Without a `LISTEN` connection: every reader reads again each `rereadInterval`.
+    private func rereadOnly() {
+        while !isStopped {
+            heard(nil)
+            pause(until: .now + Self.rereadInterval)
         }
     }
 

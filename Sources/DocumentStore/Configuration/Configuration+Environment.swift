@@ -113,6 +113,13 @@ public struct EnvironmentReader {
         guard let conninfo = conninfo() else { return nil }
         let target = PostgresConnection.target(of: conninfo)
         let behindPooler = target.port == "6543" || target.host?.lowercased().hasSuffix(".pooler.supabase.com") == true
+        let listening: ChangeListening
+        switch value("DB_LISTEN_URL") {
+        case "off": listening = .off
+        case let url?: listening = .url(url)
+        // A pooler, found or declared as for the timeouts below: LISTEN through it hears nothing.
+        case nil: listening = behindPooler || prepared == "off" ? .off : .sameDatabase
+        }
         return DatabaseSettings(
             conninfo: conninfo,
             schema: schema,
@@ -125,7 +132,8 @@ public struct EnvironmentReader {
             lockTimeout: .milliseconds(lockTimeout),
             // A pooler (found by the auto rule, or declared by turning prepared statements off) refuses them.
             sendsServerTimeouts: !behindPooler && prepared != "off",
-            connectionMaxLifetime: .seconds(maxLifetime)
+            connectionMaxLifetime: .seconds(maxLifetime),
+            changeListening: listening
         )
     }
 

@@ -60,6 +60,8 @@ public struct DatabaseSettings: Sendable {
     /// How long a connection is used before it is replaced (`DB_CONN_MAX_LIFETIME_S`, default 1,800 s), so
     /// that a failover or a pooler's rebalancing is picked up.
     public var connectionMaxLifetime: Duration
+    /// Where the change feed's one `LISTEN` connection goes (`DB_LISTEN_URL`).
+    public var changeListening: ChangeListening
 
     public init(
         conninfo: String,
@@ -72,7 +74,8 @@ public struct DatabaseSettings: Sendable {
         statementTimeout: Duration = .seconds(15),
         lockTimeout: Duration = .seconds(5),
         sendsServerTimeouts: Bool = true,
-        connectionMaxLifetime: Duration = .seconds(1800)
+        connectionMaxLifetime: Duration = .seconds(1800),
+        changeListening: ChangeListening = .sameDatabase
     ) {
         self.conninfo = conninfo
         self.schema = schema
@@ -85,6 +88,7 @@ public struct DatabaseSettings: Sendable {
         self.lockTimeout = lockTimeout
         self.sendsServerTimeouts = sendsServerTimeouts
         self.connectionMaxLifetime = connectionMaxLifetime
+        self.changeListening = changeListening
     }
 
     /// How long a request may hold a connection before the service gives up on it: the statement timeout,
@@ -99,6 +103,19 @@ public struct DatabaseSettings: Sendable {
             connectTimeoutSeconds: connectTimeoutSeconds,
             serverTimeouts: sendsServerTimeouts ? (statementTimeout, lockTimeout) : nil)
     }
+}
+
+/// How the change feed hears of commits (`DB_LISTEN_URL`).
+public enum ChangeListening: Sendable, Equatable {
+    /// `LISTEN` on the database the service uses: the default, unless that is a transaction pooler.
+    case sameDatabase
+    /// `LISTEN` on this connection string: a direct or session-mode connection to the same database,
+    /// for a service that reaches it through a transaction pooler.
+    case url(String)
+    /// No `LISTEN` (behind a transaction pooler, where it hears nothing, found as for
+    /// `DB_PREPARED_STATEMENTS=auto` or declared by turning them off; or `DB_LISTEN_URL=off`):
+    /// watchers learn of changes by the feed's reading every second.
+    case off
 }
 
 /// Configuration problems, one line each naming the variable.

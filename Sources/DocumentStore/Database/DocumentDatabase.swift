@@ -11,6 +11,8 @@ public final class DocumentDatabase: Sendable {
     let schema: SQLIdentifier
     /// Whether connections prepare the statements they run again (off behind some poolers).
     let usesPreparedStatements: Bool
+    /// Where the change feed listens for commits; nil when it does not (`ChangeListening.off`).
+    let listenLink: DatabaseLink?
     let schemaManager: SchemaManager
     /// The way every connection to PostgreSQL is opened: options, backoff, counts.
     let link: DatabaseLink
@@ -35,6 +37,13 @@ public final class DocumentDatabase: Sendable {
         self.schema = schema
         usesPreparedStatements = settings.usesPreparedStatements
         link = DatabaseLink(conninfo: settings.conninfo, options: settings.linkOptions)
+        switch settings.changeListening {
+        case .sameDatabase: listenLink = link
+        case .url(let conninfo):
+            listenLink = DatabaseLink(
+                conninfo: conninfo, options: LinkOptions(connectTimeoutSeconds: settings.connectTimeoutSeconds))
+        case .off: listenLink = nil
+        }
         statementDeadline = settings.statementDeadline
         schemaManager = SchemaManager(
             indexBuilder: IndexBuilder(
