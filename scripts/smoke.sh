@@ -210,7 +210,7 @@ routes='[["get","/healthz"],["get","/readyz"],["get","/openapi.json"],["get","/v
     ["post","/{store}/{collection}:findOne"],["post","/{store}/{collection}:updateOne"],
     ["post","/{store}/{collection}:deleteOne"],["post","/{store}/{collection}:ensureIndexes"],
     ["post","/{store}/{collection}:quarantine"],["get","/{store}/{collection}:failedMigrations"],
-    ["get","/{store}/{collection}:versions"],["get","/metrics"]]'
+    ["get","/{store}/{collection}:versions"],["get","/metrics"],["get","/{store}/{collection}:watch"]]'
 expect_json '(.openapi | startswith("3.1")) and (.paths | type == "object")'
 undocumented="$(body --argjson routes "$routes" \
     '. as $doc | [$routes[] | select(($doc.paths[.[1]][.[0]] | type) != "object") | join(" ")] | join(", ")')"
@@ -598,6 +598,43 @@ ok
 call "GET $P/{id} (untouched by the duplicate)" GET "$P/${C}_2" key
 expect_status 200
 expect_json '.kind == "message" and .seen == true'
+ok
+
+# --- The change feed ------------------------------------------------------------------------
+
+# A watcher started before the write gets it as an event (within a second or two behind a pooler).
+STEP="GET $P:watch (Server-Sent Events)"
+curl -sS -N -g --connect-timeout 5 --max-time 6 -H "@$work/auth" "$base$P:watch?kind=eq.watched" \
+    -D "$work/watch.headers" -o "$work/watch" 2>"$work/curl.err" &
+watcher=$!
+sleep 1
+call "POST $P (for the watcher)" POST "$P" key '{"kind":"watched","n":1}'
+expect_status 201
+watched_id="$(body .id)"
+STEP="GET $P:watch (Server-Sent Events)"
+wait "$watcher" || true  # curl ends at --max-time: the stream stays open until the client leaves
+STATUS="$(head -n 1 "$work/watch.headers" | cut -d ' ' -f 2)"
+expect_status 200
+grep -qi '^content-type: text/event-stream' "$work/watch.headers" ||
+    fail "Content-Type: text/event-stream" "$(grep -i '^content-type' "$work/watch.headers")"
+grep -q '^event: upsert$' "$work/watch" || fail "an 'event: upsert' line" "$(head -c 300 "$work/watch")"
+grep -q "^data: .*\"$watched_id\"" "$work/watch" || fail "the new document as data" "$(head -c 300 "$work/watch")"
+grep -Eq '^id: [A-Za-z0-9_-]+$' "$work/watch" || fail "an id: line (a cursor token)" "$(head -c 300 "$work/watch")"
+ok
+
+call "GET $P:watch with a bad filter" GET "$P:watch?where=%7B%22%24nope%22%3A1%7D" key
+expect_status 400
+expect_json '.error.code == "invalid_filter"'
+ok
+
+# A long poll: nothing matches yet, the find waits, a write ends the wait with the match.
+(sleep 1 && curl -sS -o /dev/null --max-time 10 -H "@$work/auth" -H 'Content-Type: application/json' \
+    --data-binary '{"kind":"awaited"}' "$base$P") &
+writer=$!
+call "GET $P?kind=eq.awaited&wait=20" GET "$P?kind=eq.awaited&wait=20" key
+wait "$writer" || true
+expect_status 200
+expect_json '(.items | length) == 1 and .items[0].kind == "awaited"'
 ok
 
 # --- Verification -----------------------------------------------------------------------------
