@@ -9,7 +9,8 @@
 #      `swift build --product docstore` if missing) on 127.0.0.1, a free port, a schema of its own
 #      (pyclient_<random>) and a keys file with a random key and a random read-only key, and waits
 #      for /healthz;
-#   4. runs pytest in clients/python with DOCSTORE_URL, DOCSTORE_KEY and DOCSTORE_READ_KEY exported.
+#   4. runs pytest in clients/python with DOCSTORE_URL, DOCSTORE_KEY and DOCSTORE_READ_KEY exported
+#      (and DOCSTORE_BIN, DOCSTORE_DATABASE_URL, DOCSTORE_SCHEMA, for a second service of its own).
 #
 # The service is always stopped and its schema dropped at the end; the exit status is pytest's.
 #
@@ -130,9 +131,13 @@ done
 # 4. The tests.
 log "pytest clients/python${*:+ $*}"
 status=0
+binary_path="$(cd "$(dirname "$binary")" && pwd -P)/$(basename "$binary")"
 (
     cd clients/python
-    DOCSTORE_URL="$url" DOCSTORE_KEY="$key" DOCSTORE_READ_KEY="$read_key" "$python" -m pytest "$@"
+    # The binary, database and schema too: the listener's restart test starts a second service.
+    DOCSTORE_URL="$url" DOCSTORE_KEY="$key" DOCSTORE_READ_KEY="$read_key" \
+        DOCSTORE_BIN="$binary_path" \
+        DOCSTORE_DATABASE_URL="$database_url" DOCSTORE_SCHEMA="$schema" "$python" -m pytest "$@"
 ) || status=$?
 if ((status != 0)); then
     log "pytest exited with status $status; the service's log:"

@@ -77,6 +77,8 @@ struct Serve: ParsableCommand {
         log(.info, "\(name): finishing requests in flight (up to \(grace) s)")
         let server = application.server
         server.stopAccepting()
+        // Watches would hold the grace period to its end; their clients resume elsewhere.
+        application.changes.stop()
         if !server.waitForRequestsInFlight(timeout: .seconds(grace)) {
             let cancelled = application.database.cancelRunningStatements()
             log(.warning, "requests still running after \(grace) s: cancelled \(cancelled) database statements")

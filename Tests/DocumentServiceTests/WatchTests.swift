@@ -121,6 +121,21 @@ import Testing
         for stream in streams { stream.close() }
     }
 
+    /// Open watches do not hold a SIGTERM to the end of its grace period: they end at once, their clients
+    /// resuming elsewhere, and the process exits.
+    @Test func sigtermEndsOpenWatchesWithoutWaitingForTheGracePeriod() throws {
+        let schema = TestPostgres.uniqueSchema("watchstop")
+        defer { DocstoreCommand.dropSchema(schema) }
+        let (service, port) = try ServiceProcess.serve(schema: schema, extra: ["SHUTDOWN_GRACE_SECONDS": "60"])
+        defer { service.signal(SIGKILL) }
+        try Self.insert(HTTPClient(port: port), "/sessions/events", #"{"id": "e0"}"#)
+        let stream = try EventStream(port: port, target: "/sessions/events:watch")
+        #expect(stream.next()?.description == "upsert e0")
+        service.signal(SIGTERM)
+        #expect(service.waitForExit(timeout: 20) == 0, "the process still ran 20 s after SIGTERM (grace 60 s)")
+        #expect(stream.next(timeout: 5) == nil)
+    }
+
     @Test func findWithWaitAnswersAtTheFirstMatchOrWhenTheWaitRunsOut() throws {
         let service = TestService.shared
         let client = service.client()

@@ -30,10 +30,14 @@ import Testing
         let hub = ChangeHub(database: database)
         defer { hub.stop() }
         let (first, second) = (Received(), Received())
-        let one = try hub.watch(collection, filter: try Where.parse(json: #"{"session_id": "s1"}"#)) { changes, _ in first.append(changes) }
-        _ = try hub.watch(collection, filter: try Where.parse(json: #"{"session_id": {"$in": ["s1", "s2"]}}"#)) { changes, _ in
-            second.append(changes)
-        }
+        let ended = Received()
+        let one = try hub.watch(
+            collection, filter: try Where.parse(json: #"{"session_id": "s1"}"#),
+            deliver: { changes, _ in first.append(changes) }, end: {})
+        _ = try hub.watch(
+            collection, filter: try Where.parse(json: #"{"session_id": {"$in": ["s1", "s2"]}}"#),
+            deliver: { changes, _ in second.append(changes) },
+            end: { ended.append([Change(kind: .delete, document: StoredDocument(json: "{}", id: "end", creationUTC: nil), transaction: 0)]) })
         #expect(hub.watcherCount == 2)
 
         // One write at a time: changes made between two reads of the hub come in their latest state only.
@@ -54,5 +58,12 @@ import Testing
         _ = try collection.insert(.of(#"{"id": "e4", "session_id": "s1"}"#))
         #expect(second.wait(for: ["upsert e1", "upsert e2", "upsert e1", "delete e2", "upsert e4"]), "\(second.all)")
         #expect(first.all == ["upsert e1", "upsert e1"], "a cancelled watcher still got changes")
+
+        // Stopping the hub ends every watch still open, and no new one starts.
+        hub.stop()
+        #expect(ended.all == ["delete end"])
+        #expect(throws: DocumentStoreError.self) {
+            try hub.watch(collection, filter: .everything, deliver: { _, _ in }, end: {})
+        }
     }
 }

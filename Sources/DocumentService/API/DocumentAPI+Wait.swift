@@ -17,7 +17,10 @@ extension DocumentAPI {
         context.executor.runBlocking(
             on: loop,
             { () throws(DocumentStoreError) in
-                try hub.watch(collection, filter: query.filter) { _, _ in loop.execute { waiter.finish() } }
+                try hub.watch(
+                    collection, filter: query.filter,
+                    deliver: { _, _ in loop.execute { waiter.finish() } },
+                    end: { loop.execute { waiter.finish() } })
             }
         ) { outcome in
             switch outcome {

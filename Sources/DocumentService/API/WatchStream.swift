@@ -58,9 +58,10 @@ final class WatchStream: ResponseStream, @unchecked Sendable {
     /// Registers with the hub, blocking (the first watch of a collection installs its change tracking);
     /// call on a worker, then `start` on the loop. Deliveries that come before `start` are held back.
     func subscribe() throws(DocumentStoreError) -> ChangeHub.Registration {
-        try hub.watch(collection, filter: filter) { [self] changes, watermark in
-            loop.execute { self.arrive(changes, watermark) }
-        }
+        try hub.watch(
+            collection, filter: filter,
+            deliver: { [self] changes, watermark in loop.execute { self.arrive(changes, watermark) } },
+            end: { [self] in loop.execute { self.endAtOnce() } })
     }
 
     /// On the loop, once subscribed: catch-up events carry the registration's watermark, and a resumed
@@ -138,6 +139,17 @@ final class WatchStream: ResponseStream, @unchecked Sendable {
             case .failure(let error):
                 deliver(.failed(reason: error.debugDescription))
             }
+        }
+    }
+
+    /// On the loop: the service is stopping; what is pending goes out, then the stream ends, and the client
+    /// resumes elsewhere with its `Last-Event-ID`.
+    private func endAtOnce() {
+        subscription = nil
+        ended = true
+        if let deliver = parked {
+            parked = nil
+            next(deliver)
         }
     }
 

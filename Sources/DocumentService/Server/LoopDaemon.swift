@@ -680,10 +680,14 @@ private let requestCompleted: MHD_RequestCompletedCallback = { context, _, reque
     daemon(context).finish(state, reason: reason)
 }
 
-/// libmicrohttpd's own messages (malformed requests, socket errors) as warning lines of the log.
+/// libmicrohttpd's own messages (malformed requests, socket errors) as warning lines of the log; but
+/// not that a streamed body could not be sent because its client left, which is how every watch ends
+/// (the request's own log line says "connection ended early").
 private let logLibraryMessage: docstore_mhd_log_callback = { context, message in
     guard let context, let message else { return }
-    daemon(context).context.log(.warning, "libmicrohttpd: \(String(cString: message).trimming(" \n"))")
+    let text = String(cString: message).trimming(" \n")
+    guard !text.hasPrefix("Failed to send the chunked response body") else { return }
+    daemon(context).context.log(.warning, "libmicrohttpd: \(text)")
 }
 
 private let collectHeader: MHD_KeyValueIterator = { context, _, name, value in

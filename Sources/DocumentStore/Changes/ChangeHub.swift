@@ -9,14 +9,15 @@ import Synchronization
 /// runs, so a document changed several times between two reads comes once, in its latest state (and a
 /// document inserted and deleted between them, only as deleted).
 public final class ChangeHub: Sendable {
-    /// One watcher's filter and where its changes go: called on the listener's thread (so it must not
-    /// block) with the changes that match, in transaction order, and the watermark from which every change
-    /// not yet delivered is still to be read.
+    /// One watcher's filter and where its changes go: `deliver` is called on the listener's thread (so it
+    /// must not block) with the changes that match, in transaction order, and the watermark from which
+    /// every change not yet delivered is still to be read; `end`, once, when the hub stops.
     public struct Subscription: Sendable {
         let id: Int
         let table: String
         let filter: Where
         let deliver: @Sendable ([Change], UInt64) -> Void
+        let end: @Sendable () -> Void
     }
 
     /// What `watch` returns: the subscription, to cancel it, and the watermark from which its changes are
@@ -59,13 +60,18 @@ public final class ChangeHub: Sendable {
         forwarder.hub = self
     }
 
-    /// Stops listening and closes the hub's connections; no watcher hears anything after, and no new
-    /// watch starts.
+    /// Ends every watch (each watcher's `end` is called) and stops listening: the service is stopping,
+    /// and watchers are better off resuming on another replica than waiting for the grace period.
+    /// No new watch starts after.
     public func stop() {
-        let wasListening = state.withLock { state in
-            defer { state.listening = .stopped }
-            return state.listening == .started
+        let (wasListening, watchers) = state.withLock { state in
+            defer {
+                state.listening = .stopped
+                state.tables = [:]
+            }
+            return (state.listening == .started, state.tables.values.flatMap(\.watchers.values))
         }
+        for watcher in watchers { watcher.end() }
         if wasListening { listener.stop() }
         reader.withLock { $0 = nil }
     }
@@ -75,7 +81,8 @@ public final class ChangeHub: Sendable {
     /// every change will be delivered: changes of transactions before it are already committed, so a read
     /// made after this returns sees them.
     public func watch(
-        _ collection: DocumentCollection, filter: Where, deliver: @escaping @Sendable ([Change], UInt64) -> Void
+        _ collection: DocumentCollection, filter: Where, deliver: @escaping @Sendable ([Change], UInt64) -> Void,
+        end: @escaping @Sendable () -> Void
     ) throws(DocumentStoreError) -> Registration {
         let startListening = try state.withLock { state throws(DocumentStoreError) -> Bool in
             switch state.listening {
@@ -93,9 +100,11 @@ public final class ChangeHub: Sendable {
         try collection.trackChanges()
         let table = collection.changeNotification.payload
         let start = try collection.watermarkOperation().performBlocking()
-        return state.withLock { state in
+        return try state.withLock { state throws(DocumentStoreError) in
+            // Stopped meanwhile: a watcher registered now would never be ended.
+            guard state.listening != .stopped else { throw DocumentStoreError(.unavailable, "The service is stopping.") }
             state.nextID += 1
-            let subscription = Subscription(id: state.nextID, table: table, filter: filter, deliver: deliver)
+            let subscription = Subscription(id: state.nextID, table: table, filter: filter, deliver: deliver, end: end)
             var tracked = state.tables[table] ?? Tracked(position: ChangePosition(watermark: start), collection: collection)
             tracked.watchers[subscription.id] = subscription
             state.tables[table] = tracked

@@ -30,8 +30,12 @@ import httpx
 import parlant.sdk as p
 from parlant.core.emission.event_publisher import EventPublisherFactory
 from parlant.core.nlp.service import NLPService
+from parlant.core.sessions import SessionListener
 
-from parlant_docstore import SupabaseDocumentDatabase  # was: from parlant.adapters.db.supabase_db import ...
+from parlant_docstore import (  # was: from parlant.adapters.db.supabase_db import SupabaseDocumentDatabase
+    DocstoreSessionListener,
+    SupabaseDocumentDatabase,
+)
 
 EXIT_STACK = AsyncExitStack()
 
@@ -92,6 +96,11 @@ async def configure_container(container: p.Container) -> p.Container:
     container[p.EventEmitterFactory] = EventPublisherFactory(
         container[p.AgentStore],
         session_store,
+    )
+
+    # Parlant's long polls for new events, woken by the service's change feed instead of a 250 ms timer
+    container[SessionListener] = await EXIT_STACK.enter_async_context(
+        DocstoreSessionListener(session_store, session_db)
     )
 
     return container

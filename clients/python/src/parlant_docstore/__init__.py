@@ -37,6 +37,7 @@ from .errors import (
     SupabaseAdapterError,
     UniqueViolationError,
 )
+from .listener import DocstoreSessionListener
 
 __all__ = [
     "KEY_VARIABLE",
@@ -46,6 +47,7 @@ __all__ = [
     "AuthenticationError",
     "ConfigurationError",
     "ConflictError",
+    "DocstoreSessionListener",
     "DocumentServiceError",
     "DuplicateIdError",
     "InvalidCollectionError",

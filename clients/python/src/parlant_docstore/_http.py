@@ -91,6 +91,14 @@ class HTTPClient:
         self._client: httpx.AsyncClient | None = None
 
     @property
+    def base_url(self) -> str:
+        return self._base_url
+
+    @property
+    def key(self) -> str:
+        return self._key
+
+    @property
     def is_open(self) -> bool:
         return self._client is not None
 
