@@ -32,6 +32,11 @@
 #   find_ids     POST /sessions/events:find with {"$or": [{"id": {"$eq": ...}}, ...]} of 10,000 loaded
 #                ids (BENCH_FIND_IDS), as Parlant's list_customers(tags=...) sends them; every match
 #                streamed back
+#   watch        BENCH_WATCHERS (1,000) clients each waiting for the events of a session of its own while
+#                BENCH_WATCH_RATE (200) events a second are appended for --duration seconds
+#                (scripts/bench/watchers.py): first each holding GET :watch open, then each polling
+#                find every 250 ms as Parlant's PollingSessionListener does; the latency from each
+#                write's 201 to its client seeing it, and the service's and PostgreSQL's CPU; no pgbench
 #   idle         last: GET at 32 connections without, then with BENCH_IDLE_CONNECTIONS (10,000)
 #                idle keep-alive connections open (scripts/bench/idle_connections.py: each sends one
 #                GET, reads the answer and stays open), sampling the service's threads and RSS; no
@@ -68,7 +73,7 @@ docs=100000
 duration=10
 warmup=2
 connections="1 32"
-all_ops="get metrics_off anchors insert merge update_one page_first page_middle page_last stream find_ids idle"
+all_ops="get metrics_off anchors insert merge update_one page_first page_middle page_last stream find_ids watch idle"
 ops="$all_ops"
 json_file=""
 keep=false
@@ -85,6 +90,8 @@ cserver_threads="${BENCH_CSERVER_THREADS:-$cpus}"
 cpipeline_procs="${BENCH_CPIPELINE_PROCS:-$cpus}"
 cpipeline_pgconns=2
 idle_connections="${BENCH_IDLE_CONNECTIONS:-10000}"
+watchers="${BENCH_WATCHERS:-1000}"
+watch_rate="${BENCH_WATCH_RATE:-200}"
 idle_clients=32
 patch='{"status": "read", "read_utc": "2026-01-01T12:00:00.000000+00:00"}'
 
@@ -630,6 +637,21 @@ for op in get page_first page_middle page_last find_ids insert merge update_one;
         esac
     done
 done
+
+# --- watchers against pollers (op watch) ------------------------------------------------------------
+# The same waits, driven by the change feed and by 250 ms polling, each on a fresh collection of its own.
+if wants watch; then
+    for mode in watch poll; do
+        log "$watchers clients waiting by $mode, $watch_rate events/s for $duration s"
+        if ! python3 scripts/bench/watchers.py --port "$port" --key "$key" --mode "$mode" --watchers "$watchers" \
+            --rate "$watch_rate" --duration "$duration" --path "/sessions/feed_$mode" \
+            --service-pid "$service_pid" --postmaster-pid "$postmaster_pid" \
+            >"$work/runs/watch_$mode.json" 2>"$work/watch_$mode.log"; then
+            tail -n 20 "$work/watch_$mode.log" >&2
+            log "warning: scripts/bench/watchers.py --mode $mode failed (its messages above)"
+        fi
+    done
+fi
 
 # --- idle keep-alive connections (op idle) -------------------------------------------------------
 # GET at $idle_clients connections without, then with $idle_connections idle keep-alive connections

@@ -75,6 +75,15 @@ import Testing
         #expect(got["upsert b3"] == nil || got.count > wanted.count, "nothing but repeats besides what was missed")
     }
 
+    @Test func aQuietWatchGetsAKeepAliveCommentEvery15Seconds() throws {
+        let service = TestService.shared
+        let stream = try EventStream(port: service.port, target: "/sessions/\(TestService.uniqueCollection("quiet")):watch")
+        defer { stream.close() }
+        #expect(stream.status == 200)
+        #expect(stream.next(timeout: 17) == nil, "an event on an empty collection")
+        #expect(stream.comments >= 1, "no keep-alive comment within 17 s")
+    }
+
     @Test(arguments: [
         ("?where=%7B%22%24nope%22%3A1%7D", [(String, String)](), "invalid_filter"),
         ("?cursor=not-a-cursor!", [], "invalid_cursor"),

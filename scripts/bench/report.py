@@ -478,6 +478,10 @@ def build(run_dir):
     if idle:
         targets.extend(idle.pop("targets"))
         errors.extend(idle.pop("errors"))
+    feed = build_feed(run_dir)
+    if feed:
+        targets.extend(feed.pop("targets"))
+        errors.extend(feed.pop("errors"))
     return {
         "meta": meta,
         "rows": rows,
@@ -485,6 +489,7 @@ def build(run_dir):
         "start_to_ready_ms": float(meta["start_to_ready_ms"]) if meta.get("start_to_ready_ms") else None,
         "cpu_service_over_cserver": cpu_service_over_cserver(by_key),
         "idle_connections": idle,
+        "change_feed": feed,
         "targets": targets,
         "errors": errors,
     }
@@ -498,6 +503,60 @@ def cpu_service_over_cserver(by_key, clients=32):
     if not ours or not theirs:
         return None
     return {"connections": clients, "service_us": ours, "cserver_us": theirs, "ratio": ours / theirs}
+
+
+def build_feed(run_dir):
+    """The change feed against polling (op watch): each mode's latency from a write's 201 to its client
+    seeing it, and the CPU the service and PostgreSQL spent meanwhile; the p99 target."""
+    runs = os.path.join(run_dir, "runs")
+    modes = {mode: read_json(os.path.join(runs, f"watch_{mode}.json")) for mode in ("watch", "poll")}
+    if not any(modes.values()):
+        return None
+    targets, errors = [], []
+    for mode, run in modes.items():
+        if run and (run.get("error_count") or run.get("seen", 0) < run.get("written", 0)):
+            errors.append(f"{mode}: {run.get('error_count')} errors, {run.get('seen')} of {run.get('written')} "
+                          f"events seen ({'; '.join(run.get('errors', [])[:3])})")
+    watch = modes["watch"] or {}
+    if watch.get("p99_ms") is not None:
+        targets.append({
+            "target": f"change feed p99 at {watch.get('watchers')} watchers and {watch.get('rate'):g} events/s "
+                      "under 50 ms",
+            "value": f"{watch['p99_ms']:.1f} ms",
+            "pass": watch["p99_ms"] < 50,
+        })
+    return {"watch": modes["watch"], "poll": modes["poll"], "targets": targets, "errors": errors}
+
+
+def print_table(table, indent=""):
+    """Rows of cells as a Markdown table: the first column left-aligned, the others right-aligned."""
+    widths = [max(len(line[i]) for line in table) for i in range(len(table[0]))]
+    for index, line in enumerate(table):
+        cells = [cell.ljust(widths[i]) if i == 0 else cell.rjust(widths[i]) for i, cell in enumerate(line)]
+        print(indent + "| " + " | ".join(cells) + " |")
+        if index == 0:
+            print(indent + "|" + "|".join("-" * (w + 2) for w in widths) + "|")
+
+
+def print_feed(feed):
+    """The change feed section: the same waits by the feed and by 250 ms polling, side by side."""
+    print("\nchange feed (scripts/bench/watchers.py): each client waits for the events of a session of its own "
+          "while events are appended; latency from the writer's 201 to the client seeing the event")
+    header = ["clients waiting by", "clients", "events/s", "seen", "p50 ms", "p99 ms", "max ms",
+              "service CPU ms/s", "PostgreSQL CPU ms/s"]
+    table = [header]
+    for name, run in (("GET :watch (SSE)", feed["watch"]), ("polling find every 250 ms", feed["poll"])):
+        run = run or {}
+        table.append([
+            name, fmt(run.get("watchers"), 0), fmt(run.get("rate"), 0),
+            f"{run.get('seen', '-')}/{run.get('written', '-')}", fmt(run.get("p50_ms"), 1), fmt(run.get("p99_ms"), 1),
+            fmt(run.get("max_ms"), 1), fmt(run.get("service_cpu_ms_per_s")), fmt(run.get("postgres_cpu_ms_per_s")),
+        ])
+    print_table(table, indent="  ")
+    watch, poll = feed["watch"] or {}, feed["poll"] or {}
+    for what, key in (("service", "service_cpu_ms_per_s"), ("PostgreSQL", "postgres_cpu_ms_per_s")):
+        if watch.get(key) and poll.get(key):
+            print(f"  {what} CPU, feed / polling: {watch[key]:.1f} / {poll[key]:.1f} ms/s = {watch[key] / poll[key]:.2f}")
 
 
 def read_json(path):
@@ -654,12 +713,7 @@ def print_report(result):
             fmt(pg_cpu.get("postgres_us_per_request")),
             fmt(pg_cpu.get("machine_busy_percent"), 0),
         ])
-    widths = [max(len(line[i]) for line in table) for i in range(len(header))]
-    for index, line in enumerate(table):
-        cells = [cell.ljust(widths[i]) if i == 0 else cell.rjust(widths[i]) for i, cell in enumerate(line)]
-        print("| " + " | ".join(cells) + " |")
-        if index == 0:
-            print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    print_table(table)
     ratio = result["cpu_service_over_cserver"]
     if ratio:
         print(f"\nservice CPU per request / cserver.c CPU per request, GET by id at {ratio['connections']} "
@@ -679,6 +733,8 @@ def print_report(result):
     print(f"start to ready (spawn to first /readyz 200): {fmt(ready_ms)} ms")
     if result["idle_connections"]:
         print_idle(result["idle_connections"])
+    if result.get("change_feed"):
+        print_feed(result["change_feed"])
     runs = [(row["label"], row["connections"], row["service"]) for row in rows]
     idle = result["idle_connections"]
     if idle:
@@ -752,12 +808,7 @@ def print_idle(idle):
             str(run.get("error_count", "-")) if run else "-",
             fmt((run.get("cpu") or {}).get("service_us_per_request")),
         ])
-    widths = [max(len(line[i]) for line in table) for i in range(len(header))]
-    for index, line in enumerate(table):
-        cells = [cell.ljust(widths[i]) if i == 0 else cell.rjust(widths[i]) for i, cell in enumerate(line)]
-        print("  | " + " | ".join(cells) + " |")
-        if index == 0:
-            print("  |" + "|".join("-" * (w + 2) for w in widths) + "|")
+    print_table(table, indent="  ")
     print(f"  service threads: {fmt(idle['threads_before'])} before, max {fmt(idle['threads_max'])} while open "
           f"({fmt(idle['samples'])} samples of /proc status, every 100 ms, from opening to the end of the run)")
     print(f"  service RSS: {mib(idle['rss_before_kib'])} before, max sampled {mib(idle['rss_max_sampled_kib'])} "
