@@ -149,8 +149,9 @@ report_dir="$(cd "$report_dir" && pwd -P)"
 service_log="$report_dir/service.log"
 
 log "starting $binary serve on $base (schema $schema, log $service_log)"
+# WAIT_MAX_SECONDS=1: schemathesis sends wait=60 and more; the service shortens every long poll to 1 s.
 DATABASE_URL="$database_url" SERVICE_KEY="$key" SUPABASE_KEY="$key" HOST=127.0.0.1 PORT="$port" \
-    SUPABASE_SCHEMA="$schema" "$binary" serve >"$service_log" 2>&1 &
+    SUPABASE_SCHEMA="$schema" WAIT_MAX_SECONDS=1 "$binary" serve >"$service_log" 2>&1 &
 service_pid=$!
 stop_service() {
     if kill -0 "$service_pid" 2>/dev/null; then

@@ -16,6 +16,7 @@ struct ServerConfigurationTests {
         #expect(configuration.shutdownGraceSeconds == 25)
         #expect(configuration.eventLoops == HTTPServer.defaultEventLoops)
         #expect(configuration.workerThreads == nil)
+        #expect(configuration.longestWaitSeconds == 60)
         #expect(try ServerConfiguration(environment: ["PORT": "", "HOST": ""]).port == 8080, "empty counts as unset")
     }
 
@@ -25,6 +26,7 @@ struct ServerConfigurationTests {
             environment: [
                 "HOST": "127.0.0.1", "PORT": "9090", "MAX_BODY_BYTES": "2048", "CONNECTION_LIMIT": "50000",
                 "CONNECTION_TIMEOUT": "7", "SHUTDOWN_GRACE_SECONDS": "0", "EVENT_LOOPS": "3", "WORKER_THREADS": "5",
+                "WAIT_MAX_SECONDS": "20",
             ])
         #expect(configuration.host == "127.0.0.1")
         #expect(configuration.port == 9090)
@@ -34,6 +36,7 @@ struct ServerConfigurationTests {
         #expect(configuration.shutdownGraceSeconds == 0)
         #expect(configuration.eventLoops == 3)
         #expect(configuration.workerThreads == 5)
+        #expect(configuration.longestWaitSeconds == 20)
         let settings = configuration.httpSettings
         #expect((settings.host, settings.port, settings.maxBodyBytes, settings.eventLoops) == ("127.0.0.1", 9090, 2048, 3))
     }
@@ -45,6 +48,7 @@ struct ServerConfigurationTests {
             ("PORT", "99999999999999999999999"), ("MAX_BODY_BYTES", "1023"), ("MAX_BODY_BYTES", "1e6"),
             ("CONNECTION_LIMIT", "0"), ("CONNECTION_LIMIT", "100001"), ("CONNECTION_TIMEOUT", "0"),
             ("SHUTDOWN_GRACE_SECONDS", "-1"), ("EVENT_LOOPS", "0"), ("EVENT_LOOPS", "65"), ("WORKER_THREADS", "0"),
+            ("WAIT_MAX_SECONDS", "61"), ("WAIT_MAX_SECONDS", "-1"),
         ]
     )
     func invalidNumber(name: String, value: String) {

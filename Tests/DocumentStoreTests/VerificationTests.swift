@@ -45,6 +45,18 @@ struct VerificationTests {
         #expect(try Self.tables(in: database.schema.name) == [], "the probe must leave no table behind")
     }
 
+    @Test("a watched collection, with the change feed's column, deletions table and triggers, passes")
+    func watchedCollection() throws {
+        let database = try TestDatabase.make(label: "verify_watched")
+        let events = database.collection(try CollectionName("events"), tablePrefix: Store.sessions.defaultTablePrefix)
+        try events.trackChanges()
+        let report = database.verify(tablePrefixes: Self.defaultPrefixes)
+        for check in report.checks {
+            #expect(check.ok, "\(check.name): \(check.detail)")
+        }
+        #expect(report.ok)
+    }
+
     @Test("a database whose collections were all created by the store passes every check")
     func healthy() throws {
         let database = try TestDatabase.make(label: "verify_healthy")

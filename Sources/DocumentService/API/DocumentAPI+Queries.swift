@@ -80,7 +80,7 @@ extension DocumentAPI {
         failedMigrations: Bool,
         linksNextPage: Bool
     ) throws(APIError) {
-        if let wait = parameters.wait, wait > .zero, !failedMigrations {
+        if let wait = parameters.wait.map({ min($0, longestWait) }), wait > .zero, !failedMigrations {
             var withoutWait = parameters
             withoutWait.wait = nil
             let answered = withoutWait

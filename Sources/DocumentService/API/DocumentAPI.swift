@@ -16,6 +16,8 @@ public struct DocumentAPI: HTTPHandler {
     let executor: StoreExecutor
     /// Hands committed changes to the watchers of `:watch`.
     let changes: ChangeHub
+    /// The longest a find waits with `wait=S` (`WAIT_MAX_SECONDS`).
+    let longestWait: Duration
     /// What `GET /metrics` serves; `nil` when metrics are off (`METRICS=off`).
     let metrics: ServiceMetrics?
 
@@ -24,6 +26,7 @@ public struct DocumentAPI: HTTPHandler {
     ///   - workers: the threads that run the blocking work of requests.
     ///   - executor: runs database operations for requests on the event loops.
     ///   - changes: hands committed changes to watchers; started and stopped by the caller.
+    ///   - longestWait: the longest a find waits with `wait=S`; a longer wait is shortened to it.
     ///   - metrics: what `GET /metrics` serves (`nil`: 404, metrics are off).
     ///   - openAPIDocument: the JSON served at `/openapi.json`.
     public init(
@@ -33,6 +36,7 @@ public struct DocumentAPI: HTTPHandler {
         workers: WorkerPool,
         executor: StoreExecutor,
         changes: ChangeHub,
+        longestWait: Duration = .seconds(60),
         metrics: ServiceMetrics? = nil,
         openAPIDocument: [UInt8],
         log: Log = Log()
@@ -43,6 +47,7 @@ public struct DocumentAPI: HTTPHandler {
         self.workers = workers
         self.executor = executor
         self.changes = changes
+        self.longestWait = longestWait
         self.metrics = metrics
         self.openAPIDocument = openAPIDocument
         self.log = log

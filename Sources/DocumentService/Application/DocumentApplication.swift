@@ -37,6 +37,7 @@ public final class DocumentApplication: Sendable {
             workers: workers,
             executor: executor,
             changes: changes,
+            longestWait: .seconds(settings.longestWaitSeconds),
             metrics: metrics,
             openAPIDocument: OpenAPIDocument.json,
             log: log

@@ -37,6 +37,10 @@ public struct ServerConfiguration: Sendable {
     /// The slowest average rate a body may arrive at after that, in bytes a second (`MIN_BODY_RATE`,
     /// default 1024; 0 for none).
     public var minimumBodyRate: Int
+    /// The longest a find waits for a first match with `wait=S`, in seconds (`WAIT_MAX_SECONDS`,
+    /// default 60); a longer `wait` is shortened to it. Below a load balancer's idle timeout, a long
+    /// poll is answered before the balancer cuts it.
+    public var longestWaitSeconds: Int
 
     public init(
         host: String = "0.0.0.0",
@@ -53,7 +57,8 @@ public struct ServerConfiguration: Sendable {
         metricsPort: Int? = nil,
         headerTimeoutSeconds: Int = 10,
         minimumBodyRate: Int = 1024,
-        connectionLimitPerAddress: Int = 0
+        connectionLimitPerAddress: Int = 0,
+        longestWaitSeconds: Int = 60
     ) {
         self.host = host
         self.port = port
@@ -70,6 +75,7 @@ public struct ServerConfiguration: Sendable {
         self.headerTimeoutSeconds = headerTimeoutSeconds
         self.minimumBodyRate = minimumBodyRate
         self.connectionLimitPerAddress = connectionLimitPerAddress
+        self.longestWaitSeconds = longestWaitSeconds
     }
 
     /// Reads the variables; every problem found is reported, one line each naming the variable.
@@ -98,7 +104,8 @@ public struct ServerConfiguration: Sendable {
             metricsPort: metricsPort,
             headerTimeoutSeconds: reader.integer("HEADER_TIMEOUT", default: 10, in: 1...300),
             minimumBodyRate: reader.integer("MIN_BODY_RATE", default: 1024, in: 0...(1 << 30)),
-            connectionLimitPerAddress: reader.integer("CONNECTION_LIMIT_PER_ADDRESS", default: 0, in: 0...100_000)
+            connectionLimitPerAddress: reader.integer("CONNECTION_LIMIT_PER_ADDRESS", default: 0, in: 0...100_000),
+            longestWaitSeconds: reader.integer("WAIT_MAX_SECONDS", default: 60, in: 0...60)
         )
         guard reader.problems.isEmpty else { throw ConfigurationError(problems: reader.problems) }
     }

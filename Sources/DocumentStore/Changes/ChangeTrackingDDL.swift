@@ -13,6 +13,8 @@
 struct ChangeTrackingDDL {
     let names: TableNames
 
+    /// The column that holds the transaction that last wrote each row.
+    static let column = "change_xid"
     /// The channel every tracked table notifies on.
     static let channel = "docstore_changes"
     /// The payload of a table's notifications.

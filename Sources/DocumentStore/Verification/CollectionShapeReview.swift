@@ -26,7 +26,10 @@ struct CollectionShapeReview {
             guard let type = found[column.name], type != column.type else { return nil }
             return "\(column.name) is \(type), not \(column.type)"
         }
-        let extra = catalog.columns.map(\.name).filter { name in !expected.contains { $0.name == name } }
+        // The change feed's column, added the first time the collection is watched, belongs there too.
+        let extra = catalog.columns.map(\.name).filter { name in
+            !expected.contains { $0.name == name } && name != ChangeTrackingDDL.column
+        }
         var problems: [String] = []
         if !missing.isEmpty { problems.append("missing columns \(missing.joined(separator: ", "))") }
         problems += wrongTypes.map { "column \($0)" }
