@@ -61,6 +61,17 @@ import Testing
         #expect(try Self.read(collection, &position).isEmpty)
     }
 
+    @Test func deletionsAreForgottenAfterADay() throws {
+        let collection = try Self.trackedCollection("prune")
+        _ = try collection.insertMany([.of(#"{"id": "old"}"#), .of(#"{"id": "new"}"#)])
+        _ = try collection.delete(id: "old")
+        _ = try collection.delete(id: "new")
+        let deletions = "\"\(collection.database.schema.name)\".\"\(collection.tableName)_deletions\""
+        try TestDatabase.sql("UPDATE \(unsafeSQL: deletions) SET deleted_at = now() - interval '25 hours' WHERE id = 'old'")
+        #expect(try collection.pruneDeletions() == 1)
+        #expect(try TestDatabase.sql("SELECT id FROM \(unsafeSQL: deletions)").map { $0.first ?? nil } == ["new"])
+    }
+
     @Test func onlyWatchedCollectionsCarryTheTriggers() throws {
         let database = try TestDatabase.make(label: "untracked")
         let plain = database.collection(try CollectionName("customers"), tablePrefix: "parlant_customers_")

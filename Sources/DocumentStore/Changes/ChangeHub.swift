@@ -37,7 +37,12 @@ public final class ChangeHub: Sendable {
         var tables: [String: Tracked] = [:]
         var nextID = 0
         var listening = Listening.notYet
+        /// When this process last forgot each table's old deletions.
+        var pruned: [String: ContinuousClock.Instant] = [:]
     }
+
+    /// How often a watched table's deletions older than a day are forgotten, at most.
+    private static let pruneInterval = Duration.seconds(3600)
 
     private enum Listening {
         case notYet
@@ -99,6 +104,13 @@ public final class ChangeHub: Sendable {
         }
         try collection.trackChanges()
         let table = collection.changeNotification.payload
+        let prune = state.withLock { state in
+            guard state.pruned[table].map({ ContinuousClock.now - $0 >= Self.pruneInterval }) ?? true else { return false }
+            state.pruned[table] = .now
+            return true
+        }
+        // Not worth failing a watch over: the next watch an hour later tries again.
+        if prune { _ = try? collection.pruneDeletions() }
         let start = try collection.watermarkOperation().performBlocking()
         return try state.withLock { state throws(DocumentStoreError) in
             // Stopped meanwhile: a watcher registered now would never be ended.

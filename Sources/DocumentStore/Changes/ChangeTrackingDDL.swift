@@ -84,8 +84,17 @@ struct ChangeTrackingDDL {
                 CREATE TRIGGER \(Self.notifyTrigger) AFTER INSERT OR UPDATE OR DELETE ON \(table) \
                 FOR EACH STATEMENT EXECUTE FUNCTION \(schema).docstore_notify_change()
                 """,
-                "DELETE FROM \(deletions) WHERE deleted_at < now() - interval '\(Self.deletionsKeptFor)'",
+                "CREATE INDEX IF NOT EXISTS \(names.index("deletions_deleted_at").quoted) ON \(deletions) (deleted_at)",
+                pruneStatement,
             ]
+    }
+
+    /// Forgets deletions older than `deletionsKeptFor` (an index range scan when there are none).
+    var pruneStatement: String {
+        """
+        DELETE FROM \(names.qualifiedDeletionsTable.sql.text) \
+        WHERE deleted_at < now() - interval '\(Self.deletionsKeptFor)'
+        """
     }
 
     /// Whether the table already has everything: its three triggers and the deletions table.

@@ -19,6 +19,15 @@ extension DocumentCollection {
         }
     }
 
+    /// Forgets the deletions recorded more than a day ago; returns how many.
+    @discardableResult
+    public func pruneDeletions() throws(DocumentStoreError) -> Int {
+        let statement = ChangeTrackingDDL(names: names).pruneStatement
+        return try database.run { connection in
+            try connection.query("\(unsafeSQL: statement)").affectedRows
+        }
+    }
+
     /// The channel and payload of the notifications sent when the collection changes.
     public var changeNotification: (channel: String, payload: String) {
         (ChangeTrackingDDL.channel, ChangeTrackingDDL.payload(of: names))
