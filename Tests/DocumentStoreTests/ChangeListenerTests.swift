@@ -29,7 +29,7 @@ import Testing
         let database = try TestDatabase.make(label: "listen")
         let collection = database.collection(try CollectionName("events"), tablePrefix: "parlant_sessions_")
         try collection.trackChanges()
-        let payload = collection.changeNotification.payload
+        let payload = collection.changeNotificationPayload
         let heard = Heard()
         let listener = ChangeListener(database: database) { heard.append($0 ?? "(listening)") }
         #expect(listener.start())

@@ -8,8 +8,8 @@ extension DocumentAPI {
     func watch(_ context: RequestContext) throws(APIError) {
         let parameters = try FindParameters(query: QueryString(context.request.query))
         let query = parameters.query
-        guard query.limit == nil, !query.descending, !query.countsAll else {
-            throw .invalidRequest(":watch takes where, field filters and cursor only, not limit, sort or count.")
+        guard query.limit == nil, !query.descending, !query.countsAll, parameters.wait == nil else {
+            throw .invalidRequest(":watch takes where, field filters and cursor only, not limit, sort, count or wait.")
         }
         var cursor = query.cursor
         if let lastEventID = context.request.headers["last-event-id"] {

@@ -103,7 +103,7 @@ public final class ChangeHub: Sendable {
             throw DocumentStoreError(.internalError, "No thread could be made to listen for changes.")
         }
         try collection.trackChanges()
-        let table = collection.changeNotification.payload
+        let table = collection.changeNotificationPayload
         let prune = state.withLock { state in
             guard state.pruned[table].map({ ContinuousClock.now - $0 >= Self.pruneInterval }) ?? true else { return false }
             state.pruned[table] = .now
@@ -111,16 +111,26 @@ public final class ChangeHub: Sendable {
         }
         // Not worth failing a watch over: the next watch an hour later tries again.
         if prune { _ = try? collection.pruneDeletions() }
-        let start = try collection.watermarkOperation().performBlocking()
-        return try state.withLock { state throws(DocumentStoreError) in
-            // Stopped meanwhile: a watcher registered now would never be ended.
-            guard state.listening != .stopped else { throw DocumentStoreError(.unavailable, "The service is stopping.") }
-            state.nextID += 1
-            let subscription = Subscription(id: state.nextID, table: table, filter: filter, deliver: deliver, end: end)
-            var tracked = state.tables[table] ?? Tracked(position: ChangePosition(watermark: start), collection: collection)
-            tracked.watchers[subscription.id] = subscription
-            state.tables[table] = tracked
-            return Registration(subscription: subscription, watermark: tracked.position.watermark)
+        // Watchers of a table already tracked join at its position; only a first one needs a watermark
+        // (read without the lock, then the registration tried again).
+        var start: UInt64?
+        while true {
+            let registration = try state.withLock { state throws(DocumentStoreError) -> Registration? in
+                // Stopped meanwhile: a watcher registered now would never be ended.
+                guard state.listening != .stopped else {
+                    throw DocumentStoreError(.unavailable, "The service is stopping.")
+                }
+                guard var tracked = state.tables[table] ?? start.map({
+                    Tracked(position: ChangePosition(watermark: $0), collection: collection)
+                }) else { return nil }
+                state.nextID += 1
+                let subscription = Subscription(id: state.nextID, table: table, filter: filter, deliver: deliver, end: end)
+                tracked.watchers[subscription.id] = subscription
+                state.tables[table] = tracked
+                return Registration(subscription: subscription, watermark: tracked.position.watermark)
+            }
+            if let registration { return registration }
+            start = try collection.watermarkOperation().performBlocking()
         }
     }
 
@@ -135,7 +145,7 @@ public final class ChangeHub: Sendable {
     }
 
     /// The number of watchers now.
-    public var watcherCount: Int {
+    var watcherCount: Int {
         state.withLock { $0.tables.values.reduce(0) { $0 + $1.watchers.count } }
     }
 

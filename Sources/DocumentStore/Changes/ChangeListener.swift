@@ -6,7 +6,7 @@ import Synchronization
 
 /// The process's one `LISTEN` connection to PostgreSQL, on a thread of its own: it hears which tracked
 /// collections changed, through any replica, once the writing transaction commits, and passes each
-/// notification's payload (`ChangeTrackingDDL.payload`, also `DocumentCollection.changeNotification`) to
+/// notification's payload (`ChangeTrackingDDL.payload`, also `DocumentCollection.changeNotificationPayload`) to
 /// `heard`. Whenever it starts listening, first or after its connection broke, it calls `heard(nil)`:
 /// notifications sent while nobody listened are lost, so every reader must read its changes again. It
 /// also does so every `rereadInterval`: behind a transaction pooler (PgBouncer, Supavisor on 6543)

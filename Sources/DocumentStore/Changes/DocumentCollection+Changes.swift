@@ -4,8 +4,11 @@ extension DocumentCollection {
     static let changesPerRead = 5_000
 
     /// Makes the collection's changes visible to watchers (`ChangeTrackingDDL`), creating its tables first
-    /// if need be. Idempotent; cheap once done.
+    /// if need be. Idempotent; once this process has done it, it costs no query (until the collection is
+    /// dropped through it).
     public func trackChanges() throws(DocumentStoreError) {
+        let schema = database.schemaManager
+        guard !schema.isTracked(names) else { return }
         let ddl = ChangeTrackingDDL(names: names)
         try write { connection in
             guard try connection.query(ddl.isInstalledQuery).rows.first?.first != "t" else { return }
@@ -17,6 +20,7 @@ extension DocumentCollection {
                 }
             }
         }
+        schema.rememberTracked(names)
     }
 
     /// Forgets the deletions recorded more than a day ago; returns how many.
@@ -28,9 +32,9 @@ extension DocumentCollection {
         }
     }
 
-    /// The channel and payload of the notifications sent when the collection changes.
-    public var changeNotification: (channel: String, payload: String) {
-        (ChangeTrackingDDL.channel, ChangeTrackingDDL.payload(of: names))
+    /// The payload of the notifications sent when the collection changes (`<schema>.<table>`).
+    public var changeNotificationPayload: String {
+        ChangeTrackingDDL.payload(of: names)
     }
 
     /// The watermark to start reading changes from now: the oldest transaction still running.

@@ -7,9 +7,11 @@ import EventLoop
 /// replicas start at once: the DDL runs in a transaction holding transaction-scoped advisory locks (first
 /// the schema's, then the table's), which also work behind a transaction pooler.
 final class SchemaManager: @unchecked Sendable {
-    // @unchecked: `ensured` is read and written only while `lock` is held.
+    // @unchecked: `ensured` and `tracked` are read and written only while `lock` is held.
     private let lock = Lock()
     private var ensured: Set<TableNames> = []
+    /// Collections whose change tracking this process installed or found (`ChangeTrackingDDL`).
+    private var tracked: Set<TableNames> = []
     let indexBuilder: IndexBuilder
 
     init(indexBuilder: IndexBuilder) {
@@ -83,9 +85,22 @@ final class SchemaManager: @unchecked Sendable {
         return existing
     }
 
-    /// Forgets that the collection was ensured (after it was dropped, here or elsewhere).
+    /// Forgets that the collection was ensured, and its change tracking (after it was dropped, here or
+    /// elsewhere).
     func forget(_ names: TableNames) {
-        _ = lock.withLock { ensured.remove(names) }
+        lock.withLock {
+            ensured.remove(names)
+            tracked.remove(names)
+        }
+    }
+
+    /// Whether this process installed or found the collection's change tracking already.
+    func isTracked(_ names: TableNames) -> Bool {
+        lock.withLock { tracked.contains(names) }
+    }
+
+    func rememberTracked(_ names: TableNames) {
+        _ = lock.withLock { tracked.insert(names) }
     }
 
     /// Whether this process made sure of the collection's tables already.

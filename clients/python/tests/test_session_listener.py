@@ -8,7 +8,7 @@ import socket
 import subprocess
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import pytest
@@ -28,8 +28,13 @@ async def _event(store: SessionDocumentStore, session_id: Any, data: Any) -> Any
     )
 
 
-async def test_a_waiter_on_one_replica_is_woken_by_an_event_written_through_another(make_db: MakeDB) -> None:
-    # Two database instances and two stores stand in for two Parlant replicas.
+Replicas = tuple[SessionDocumentStore, SessionDocumentStore, DocstoreSessionListener]
+
+
+@pytest.fixture
+async def replicas(make_db: MakeDB) -> AsyncIterator[Replicas]:
+    """Two database instances and two stores, standing in for two Parlant replicas; the listener is
+    the second's."""
     async with (
         make_db("parlant_sessions_") as db_a,
         make_db("parlant_sessions_") as db_b,
@@ -37,24 +42,29 @@ async def test_a_waiter_on_one_replica_is_woken_by_an_event_written_through_anot
         SessionDocumentStore(db_b, allow_migration=True) as store_b,
         DocstoreSessionListener(store_b, db_b) as listener,
     ):
-        session = await store_a.create_session(customer_id=CustomerId("c1"), agent_id=AgentId("a1"))
-        reads = 0
-        list_events = store_b.list_events
+        yield store_a, store_b, listener
 
-        async def counted(*args: Any, **kwargs: Any) -> Any:
-            nonlocal reads
-            reads += 1
-            return await list_events(*args, **kwargs)
 
-        store_b.list_events = counted  # type: ignore[method-assign]
-        waiter = asyncio.create_task(listener.wait_for_more_events(session.id, min_offset=0, timeout=Timeout(30)))
-        await asyncio.sleep(3)
-        assert not waiter.done()
-        await _event(store_a, session.id, {"message": "hello"})
-        assert await asyncio.wait_for(waiter, 10)
-        # Woken by the feed, not by a timer: one read at the start, one after the event (a timer
-        # would have read a dozen times in those 3 s).
-        assert reads <= 3, reads
+async def test_a_waiter_on_one_replica_is_woken_by_an_event_written_through_another(replicas: Replicas) -> None:
+    store_a, store_b, listener = replicas
+    session = await store_a.create_session(customer_id=CustomerId("c1"), agent_id=AgentId("a1"))
+    reads = 0
+    list_events = store_b.list_events
+
+    async def counted(*args: Any, **kwargs: Any) -> Any:
+        nonlocal reads
+        reads += 1
+        return await list_events(*args, **kwargs)
+
+    store_b.list_events = counted  # type: ignore[method-assign]
+    waiter = asyncio.create_task(listener.wait_for_more_events(session.id, min_offset=0, timeout=Timeout(30)))
+    await asyncio.sleep(3)
+    assert not waiter.done()
+    await _event(store_a, session.id, {"message": "hello"})
+    assert await asyncio.wait_for(waiter, 10)
+    # Woken by the feed, not by a timer: one read at the start, one after the event (a timer
+    # would have read a dozen times in those 3 s).
+    assert reads <= 3, reads
 
 
 async def test_a_wait_with_nothing_new_ends_at_its_timeout(make_db: MakeDB) -> None:
@@ -72,33 +82,27 @@ async def test_a_wait_with_nothing_new_ends_at_its_timeout(make_db: MakeDB) -> N
         assert await listener.wait_for_more_events(session.id, min_offset=0, timeout=Timeout(1))
 
 
-async def test_streaming_chunks_arrive_as_merges_of_the_event(make_db: MakeDB) -> None:
-    async with (
-        make_db("parlant_sessions_") as db_a,
-        make_db("parlant_sessions_") as db_b,
-        SessionDocumentStore(db_a, allow_migration=True) as store_a,
-        SessionDocumentStore(db_b, allow_migration=True) as store_b,
-        DocstoreSessionListener(store_b, db_b) as listener,
-    ):
-        session = await store_a.create_session(customer_id=CustomerId("c1"), agent_id=AgentId("a1"))
-        event = await _event(store_a, session.id, {"chunks": []})
-        grew = asyncio.create_task(
-            listener.wait_for_new_streaming_chunks(session.id, event.id, 0, timeout=Timeout(30))
-        )
-        completed = asyncio.create_task(listener.wait_for_event_completion(session.id, event.id, timeout=Timeout(30)))
-        await asyncio.sleep(0.5)
-        assert not grew.done() and not completed.done()
-        await store_a.update_event(session.id, event.id, {"data": {"chunks": ["Hel"]}})
-        assert await asyncio.wait_for(grew, 10)
-        await asyncio.sleep(0.5)
-        assert not completed.done(), "one chunk does not complete the event"
-        await store_a.update_event(session.id, event.id, {"data": {"chunks": ["Hel", "lo", None]}})
-        assert await asyncio.wait_for(completed, 10)
-        # A timeout, and an event without chunks, answer as the polling listener does.
-        quiet = await _event(store_a, session.id, {"chunks": []})
-        assert not await listener.wait_for_new_streaming_chunks(session.id, quiet.id, 0, timeout=Timeout(0.5))
-        plain = await _event(store_a, session.id, {"message": "no chunks"})
-        assert await listener.wait_for_event_completion(session.id, plain.id, timeout=Timeout(1))
+async def test_streaming_chunks_arrive_as_merges_of_the_event(replicas: Replicas) -> None:
+    store_a, _, listener = replicas
+    session = await store_a.create_session(customer_id=CustomerId("c1"), agent_id=AgentId("a1"))
+    event = await _event(store_a, session.id, {"chunks": []})
+    grew = asyncio.create_task(
+        listener.wait_for_new_streaming_chunks(session.id, event.id, 0, timeout=Timeout(30))
+    )
+    completed = asyncio.create_task(listener.wait_for_event_completion(session.id, event.id, timeout=Timeout(30)))
+    await asyncio.sleep(0.5)
+    assert not grew.done() and not completed.done()
+    await store_a.update_event(session.id, event.id, {"data": {"chunks": ["Hel"]}})
+    assert await asyncio.wait_for(grew, 10)
+    await asyncio.sleep(0.5)
+    assert not completed.done(), "one chunk does not complete the event"
+    await store_a.update_event(session.id, event.id, {"data": {"chunks": ["Hel", "lo", None]}})
+    assert await asyncio.wait_for(completed, 10)
+    # A timeout, and an event without chunks, answer as the polling listener does.
+    quiet = await _event(store_a, session.id, {"chunks": []})
+    assert not await listener.wait_for_new_streaming_chunks(session.id, quiet.id, 0, timeout=Timeout(0.5))
+    plain = await _event(store_a, session.id, {"message": "no chunks"})
+    assert await listener.wait_for_event_completion(session.id, plain.id, timeout=Timeout(1))
 
 
 def _free_port() -> int:

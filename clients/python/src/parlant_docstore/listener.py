@@ -129,12 +129,8 @@ class DocstoreSessionListener(SessionListener):
         _ = await self._store.read_session(session_id)
 
         async def completed() -> bool:
-            event = await self._store.read_event(session_id, event_id)
-            data = cast(dict[str, object], event.data)
-            if "chunks" not in data:
-                return True  # not a streaming event
-            chunks = cast(list[str | None], data["chunks"])
-            return bool(chunks) and chunks[-1] is None
+            chunks = await self._chunks(session_id, event_id)
+            return chunks is None or (bool(chunks) and chunks[-1] is None)
 
         return await self._wait(("event", event_id), completed, timeout)
 
@@ -149,14 +145,17 @@ class DocstoreSessionListener(SessionListener):
         _ = await self._store.read_session(session_id)
 
         async def grew() -> bool:
-            event = await self._store.read_event(session_id, event_id)
-            data = cast(dict[str, object], event.data)
-            if "chunks" not in data:
-                return True
-            chunks = cast(list[str | None], data["chunks"])
-            return len(chunks) > last_known_chunk_count or (bool(chunks) and chunks[-1] is None)
+            chunks = await self._chunks(session_id, event_id)
+            return chunks is None or len(chunks) > last_known_chunk_count or (bool(chunks) and chunks[-1] is None)
 
         return await self._wait(("event", event_id), grew, timeout)
+
+    async def _chunks(self, session_id: SessionId, event_id: EventId) -> list[str | None] | None:
+        """The event's streamed chunks (the last is ``None`` once complete), or ``None`` for an event
+        that does not stream."""
+        event = await self._store.read_event(session_id, event_id)
+        data = cast(dict[str, object], event.data)
+        return cast(list[str | None], data["chunks"]) if "chunks" in data else None
 
     # -- waiting -------------------------------------------------------------------------------
 
