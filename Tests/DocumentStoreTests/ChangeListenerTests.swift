@@ -14,9 +14,9 @@ import Testing
         func append(_ item: String) { lock.withLock { items.append(item) } }
         var all: [String] { lock.withLock { items } }
 
-        /// Waits up to 10 s until `item` has been heard `count` times.
-        func wait(for item: String, count: Int = 1) -> Bool {
-            let deadline = Date().addingTimeInterval(10)
+        /// Waits up to `seconds` until `item` has been heard `count` times.
+        func wait(for item: String, count: Int = 1, seconds: Double = 10) -> Bool {
+            let deadline = Date().addingTimeInterval(seconds)
             while Date() < deadline {
                 if all.filter({ $0 == item }).count >= count { return true }
                 usleep(20_000)
@@ -52,8 +52,14 @@ import Testing
             WHERE query = 'LISTEN \(unsafeSQL: ChangeTrackingDDL.channel)' AND pid <> pg_backend_pid()
             """)
         #expect(!killed.isEmpty)
-        #expect(heard.wait(for: "(listening)", count: 2), "the listener did not listen again: \(heard.all)")
-        _ = try collection.insert(.of(#"{"id": "w2"}"#))
-        #expect(heard.wait(for: payload, count: 2), "the write after the reconnect was not heard: \(heard.all)")
+        // A write made before the new connection listens is not heard; the listener's "(listening)" tells
+        // readers to read it. So keep writing until one is heard: only a new connection can hear it.
+        var heardAgain = false
+        for attempt in 0..<10 where !heardAgain {
+            _ = try collection.insert(.of(#"{"id": "after-kill-\#(attempt)"}"#))
+            heardAgain = heard.wait(for: payload, count: 2, seconds: 1)
+        }
+        #expect(heardAgain, "no write after the kill was heard: \(heard.all)")
+        #expect(heard.all.filter { $0 == "(listening)" }.count >= 2, "the listener never said to read again: \(heard.all)")
     }
 }
