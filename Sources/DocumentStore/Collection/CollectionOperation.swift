@@ -9,8 +9,8 @@ public struct CollectionOperation<Outcome: Sendable>: Sendable {
         /// Statements sent together and run in order; on a pipeline, one request with one Sync.
         case statements([PipelineStatement], decode: @Sendable ([QueryResult]) throws(DocumentStoreError) -> Outcome)
         /// One document by id: `decode` gets its row (`data::text, id, creation_utc`), or nil. An event loop
-        /// sends the point reads of one collection that arrive in one turn as one statement.
-        case pointRead(id: String, decode: @Sendable ([String?]?) -> Outcome)
+        /// sends the row operations of one kind and collection that wait together as one statement.
+        case row(RowOperation, decode: @Sendable ([String?]?) throws(DocumentStoreError) -> Outcome)
         /// Several round trips or a transaction: run whole on a thread that may block.
         case blocking(@Sendable () throws(DocumentStoreError) -> Outcome)
     }
@@ -59,13 +59,6 @@ public struct CollectionOperation<Outcome: Sendable>: Sendable {
         return try decode(results)
     }
 
-    /// The statement of a point read on its own, as `perform` runs it.
-    var pointReadStatement: PipelineStatement? {
-        guard case .pointRead(let id, _) = plan else { return nil }
-        let table = collection.table
-        return PipelineStatement(
-            query: "SELECT \(table.selection) FROM \(table.name.sql) WHERE id = \(bind: id)", reusable: true)
-    }
 }
 
 /// An unlimited find, for `StoreExecutor.stream`: its statement, whose rows are documents in keyset order.
@@ -85,9 +78,9 @@ extension DocumentCollection {
         switch operation.plan {
         case .blocking(let body):
             return try body()
-        case .pointRead(_, let decodeRow):
-            statements = [operation.pointReadStatement!]
-            decode = { results in decodeRow(results.first?.rows.first) }
+        case .row(let row, let decodeRow):
+            statements = [statement(for: [row])]
+            decode = { results throws(DocumentStoreError) in try decodeRow(results.first?.rows.first) }
         case .statements(let sent, let decodeResults):
             statements = sent
             decode = decodeResults

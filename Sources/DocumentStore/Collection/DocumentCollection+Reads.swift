@@ -73,7 +73,8 @@ extension DocumentCollection {
     /// `get(id:)` as an operation: a point read.
     public func getOperation(id: String) -> CollectionOperation<StoredDocument?> {
         CollectionOperation(
-            self, named: "get", .pointRead(id: id, decode: { row in row.map(DocumentTable.document) }), whenMissing: .some(nil))
+            self, named: "get", .row(RowOperation(kind: .read, id: id, json: nil), decode: { row in row.map(DocumentTable.document) }),
+            whenMissing: .some(nil))
     }
 
     /// `find` (or `findFailedMigrations`) as an operation: the page, and the count when asked for. Refuses a

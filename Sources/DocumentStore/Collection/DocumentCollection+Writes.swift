@@ -55,15 +55,11 @@ extension DocumentCollection {
     /// `insert` as an operation; refuses a document that is not a valid one.
     public func insertOperation(_ document: JSONValue) throws(DocumentStoreError) -> CollectionOperation<StoredDocument> {
         let object = try NewDocument.complete(document)
-        let query: SQLQuery = """
-            INSERT INTO \(table.name.sql) (\(Self.columnList)) \
-            SELECT \(Self.columnValues(of: "d")) FROM (SELECT \(bind: JSONValue.object(object).serialized)::jsonb AS d) s \
-            ON CONFLICT (id) DO NOTHING RETURNING \(table.selection)
-            """
+        let id = object["id"]?.stringValue ?? ""
         return CollectionOperation(
             self, named: "insert",
-            .statements([PipelineStatement(query: query, reusable: true)]) { results throws(DocumentStoreError) in
-                guard let row = results.first?.rows.first else { throw .duplicateID() }
+            .row(RowOperation(kind: .insert, id: id, json: JSONValue.object(object).serialized)) { row throws(DocumentStoreError) in
+                guard let row else { throw .duplicateID() }
                 return DocumentTable.document(from: row)
             },
             writes: true)
@@ -154,13 +150,11 @@ extension DocumentCollection {
         if let patchID = patch["id"], patchID != .string(id) {
             throw .invalidDocument("the patch's id differs from the id in the path; ids cannot be changed")
         }
-        let query: SQLQuery = """
-            UPDATE \(table.name.sql) AS target SET \(Self.mergeAssignments) \
-            FROM (SELECT \(bind: JSONValue.object(patch).serialized)::jsonb AS patch) p \
-            WHERE target.id = \(bind: id) RETURNING \(Self.targetSelection)
-            """
         return CollectionOperation(
-            self, named: "merge", .statements([PipelineStatement(query: query, reusable: true)], decode: Self.decodeFirstDocument),
+            self, named: "merge",
+            .row(RowOperation(kind: .merge, id: id, json: JSONValue.object(patch).serialized)) { row in
+                row.map(DocumentTable.document)
+            },
             whenMissing: .some(nil))
     }
 

@@ -3,9 +3,10 @@ import EventLoop
 /// The PostgreSQL connections of one event loop and the requests waiting for them. A connection carries
 /// one request (its statements and a Sync, in pipeline mode) at a time, so a statement that waits for a
 /// lock or runs long holds up no other request; requests wait in order for a free connection, and more
-/// connections are opened, up to `limit`, while requests wait. Point reads of one collection that wait at
-/// the same time go to PostgreSQL as one statement, and while one such statement runs the next reads of
-/// that collection gather for the one after it: under load, fewer and larger statements.
+/// connections are opened, up to `limit`, while requests wait. Row operations (point reads, inserts,
+/// merges) of one kind and collection that wait at the same time go to PostgreSQL as one statement, and
+/// while one such statement runs the next ones gather for the one after it: under load, fewer and larger
+/// statements, and fewer commits. Each keeps its own outcome (`RowOperation`).
 ///
 /// Everything here runs on the loop's thread; connections are opened on a worker (a blocking connect)
 /// and handed over.
@@ -15,21 +16,41 @@ final class LoopPipeline: @unchecked Sendable {
 
     typealias Completion = PipelinedConnection.Completion
 
-    /// Point reads of one collection, sent as one statement once a connection is free.
-    private final class PointReads {
+    /// Row operations of one kind on one collection, sent as one statement once a connection is free.
+    private final class RowBatch {
         let collection: DocumentCollection
-        var waiting: [(id: String, deliver: PointReadDelivery)] = []
+        let kind: RowOperation.Kind
+        var waiting: [(operation: RowOperation, cancellation: Cancellation?, deliver: RowDelivery)] = []
+        var ids: Set<String> = []
 
-        init(collection: DocumentCollection) {
+        init(collection: DocumentCollection, kind: RowOperation.Kind) {
             self.collection = collection
+            self.kind = kind
+        }
+
+        var key: BatchKey { BatchKey(table: collection.names, kind: kind) }
+
+        /// Whether `operation` may join: a write never shares a batch with another write of its id.
+        func admits(_ operation: RowOperation) -> Bool {
+            !operation.needsDistinctID || !ids.contains(operation.id)
+        }
+
+        func add(_ operation: RowOperation, _ cancellation: Cancellation?, _ deliver: @escaping RowDelivery) {
+            waiting.append((operation, cancellation, deliver))
+            if operation.needsDistinctID { ids.insert(operation.id) }
         }
     }
 
-    typealias PointReadDelivery = (Result<[String?]?, DatabaseError>) -> Void
+    private struct BatchKey: Hashable {
+        let table: TableNames
+        let kind: RowOperation.Kind
+    }
+
+    typealias RowDelivery = (Result<[String?]?, DatabaseError>) -> Void
 
     private enum Work {
         case statements([PipelineStatement], Cancellation?, Completion)
-        case pointReads(PointReads)
+        case rows(RowBatch)
     }
 
     private struct Waiting {
@@ -50,12 +71,13 @@ final class LoopPipeline: @unchecked Sendable {
     private var busy: Int { connections.count - idle.count }
     private var connecting = 0
     private var waiting = FIFO<Waiting>()
-    /// The waiting point reads of each collection, which later point reads join.
-    private var waitingPointReads: [TableNames: PointReads] = [:]
-    /// Collections with a point-read statement running.
-    private var pointReadsRunning: Set<TableNames> = []
-    /// Point reads gathering while their collection's statement runs; queued when it returns.
-    private var heldPointReads: [TableNames: PointReads] = [:]
+    /// The waiting row batch of each collection and kind, which later row operations join.
+    private var waitingBatches: [BatchKey: RowBatch] = [:]
+    /// Collections and kinds with a batch statement running.
+    private var batchesRunning: Set<BatchKey> = []
+    /// Row operations gathering while their collection's statement of their kind runs; queued when it
+    /// returns.
+    private var heldBatches: [BatchKey: RowBatch] = [:]
     /// Connections with bytes to send at the end of the turn.
     private var unflushed: [PipelinedConnection] = []
     /// How long a request may keep its connection before the pipeline gives up on both.
@@ -102,20 +124,41 @@ final class LoopPipeline: @unchecked Sendable {
         enqueue(.statements(statements, cancellation, completion))
     }
 
-    /// Reads the row of `id`, in one statement with the other point reads of its collection that wait.
-    func pointRead(_ id: String, in collection: DocumentCollection, deliver: @escaping PointReadDelivery) {
-        let table = collection.names
-        if let reads = waitingPointReads[table] ?? heldPointReads[table] {
-            reads.waiting.append((id, deliver))
+    /// Runs `operation` and delivers its row (or nil), in one statement with the other row operations of
+    /// its kind and collection that wait. A write whose id is already in the gathering batch runs alone.
+    /// When `cancellation` is cancelled first, the operation is left out; when it is cancelled while the
+    /// operation runs alone, its connection is given up and its statement cancelled (a batch never waits
+    /// for a row lock, and runs on).
+    func run(
+        _ operation: RowOperation, in collection: DocumentCollection, cancellation: Cancellation?,
+        deliver: @escaping RowDelivery
+    ) {
+        let key = BatchKey(table: collection.names, kind: operation.kind)
+        if let batch = waitingBatches[key] ?? heldBatches[key] {
+            if batch.admits(operation) {
+                batch.add(operation, cancellation, deliver)
+            } else {
+                runAlone(operation, in: collection, cancellation: cancellation, deliver: deliver)
+            }
             return
         }
-        let reads = PointReads(collection: collection)
-        reads.waiting.append((id, deliver))
-        if pointReadsRunning.contains(table) {
-            heldPointReads[table] = reads
+        let batch = RowBatch(collection: collection, kind: operation.kind)
+        batch.add(operation, cancellation, deliver)
+        if batchesRunning.contains(key) {
+            heldBatches[key] = batch
         } else {
-            waitingPointReads[table] = reads
-            enqueue(.pointReads(reads))
+            waitingBatches[key] = batch
+            enqueue(.rows(batch))
+        }
+    }
+
+    /// Runs `operation` as a statement of its own.
+    private func runAlone(
+        _ operation: RowOperation, in collection: DocumentCollection, cancellation: Cancellation?,
+        deliver: @escaping RowDelivery
+    ) {
+        send([collection.statement(for: [operation])], cancellation: cancellation) { result in
+            deliver(result.map { $0.first?.rows.first })
         }
     }
 
@@ -127,9 +170,9 @@ final class LoopPipeline: @unchecked Sendable {
         for connection in open { connection.close() }
         let lost = DatabaseError(kind: .poolClosed, detail: "")
         while let next = dequeue() { fail(next.work, lost) }
-        let held = heldPointReads.values
-        heldPointReads.removeAll()
-        for reads in held { fail(.pointReads(reads), lost) }
+        let held = heldBatches.values
+        heldBatches.removeAll()
+        for batch in held { fail(.rows(batch), lost) }
     }
 
     private func enqueue(_ work: Work) {
@@ -138,7 +181,7 @@ final class LoopPipeline: @unchecked Sendable {
 
     private func dequeue() -> Waiting? {
         guard let next = waiting.popFirst() else { return nil }
-        if case .pointReads(let reads) = next.work { waitingPointReads[reads.collection.names] = nil }
+        if case .rows(let batch) = next.work { waitingBatches[batch.key] = nil }
         return next
     }
 
@@ -165,6 +208,16 @@ final class LoopPipeline: @unchecked Sendable {
             idle.append((connection, .now))
             return completion(.failure(Self.abandoned))
         }
+        if case .rows(let batch) = work {
+            for (_, cancellation, deliver) in batch.waiting where cancellation?.isCancelled == true {
+                deliver(.failure(Self.abandoned))
+            }
+            batch.waiting.removeAll { $0.cancellation?.isCancelled == true }
+            if batch.waiting.isEmpty {
+                idle.append((connection, .now))
+                return
+            }
+        }
         connection.busySince = .now
         connection.requestsStarted += 1
         // Weak: a pipeline closing as its loop stops fails what is in flight, from its deinit.
@@ -185,56 +238,82 @@ final class LoopPipeline: @unchecked Sendable {
                 finished()
                 completion(result)
             }
-            if let cancellation {
-                // The connection is the loop's: the handler, on any thread, names it and the request.
-                let key = ObjectIdentifier(connection)
-                let request = connection.requestsStarted
-                cancellation.whenCancelled { [weak self, loop] in
-                    loop.execute { [weak self] in self?.cancel(request: request, on: key) }
-                }
-            }
-        case .pointReads(let reads):
-            let table = reads.collection.table
-            let names = reads.collection.names
-            let ids = reads.waiting.map(\.id)
-            // One id alone takes the plain statement, which costs PostgreSQL less than an array.
-            let query: SQLQuery =
-                ids.count == 1
-                ? "SELECT \(table.selection) FROM \(table.name.sql) WHERE id = \(bind: ids[0])"
-                : "SELECT \(table.selection) FROM \(table.name.sql) WHERE id = ANY(\(bind: ArrayLiteral.text(ids))::text[])"
-            pointReadsRunning.insert(names)
-            connection.send([PipelineStatement(query: query, reusable: true)]) { [weak self] result in
+            if let cancellation { cancel(on: connection, when: cancellation) }
+        case .rows(let batch):
+            let key = batch.key
+            // A write alone may wait for a row lock (the batch form skips locked rows): nothing gathers
+            // behind it, so that one lock never stalls the writes that follow.
+            let gathersFollowers = batch.kind == .read || batch.waiting.count > 1
+            if gathersFollowers { batchesRunning.insert(key) }
+            let statement = batch.collection.statement(for: batch.waiting.map(\.operation))
+            connection.send([statement]) { [weak self] result in
                 finished()
-                self?.pointReadsReturned(names)
-                switch result {
-                case .success(let results):
-                    var rows: [String: [String?]] = [:]
-                    for row in results.first?.rows ?? [] {
-                        if let id = row[1] { rows[id] = row }
-                    }
-                    for read in reads.waiting { read.deliver(.success(rows[read.id])) }
-                case .failure(let error):
-                    for read in reads.waiting { read.deliver(.failure(error)) }
-                }
+                if gathersFollowers { self?.batchReturned(key) }
+                self?.deliver(result, to: batch)
+            }
+            if batch.waiting.count == 1, let cancellation = batch.waiting[0].cancellation {
+                cancel(on: connection, when: cancellation)
             }
         }
         unflushed.append(connection)
     }
 
-    /// The point reads that gathered while `table`'s statement ran take their turn.
-    private func pointReadsReturned(_ table: TableNames) {
-        pointReadsRunning.remove(table)
-        guard let held = heldPointReads.removeValue(forKey: table) else { return }
-        waitingPointReads[table] = held
-        enqueue(.pointReads(held))
+    /// Gives up on the request `connection` carries now when `cancellation` is cancelled.
+    private func cancel(on connection: PipelinedConnection, when cancellation: Cancellation) {
+        // The connection is the loop's: the handler, on any thread, names it and the request.
+        let key = ObjectIdentifier(connection)
+        let request = connection.requestsStarted
+        cancellation.whenCancelled { [weak self, loop] in
+            loop.execute { [weak self] in self?.cancel(request: request, on: key) }
+        }
+    }
+
+    /// Hands each operation of `batch` its row. Those the batch skipped, and every write of a batch that
+    /// PostgreSQL refused, run again alone for their own outcome.
+    private func deliver(_ result: Result<[QueryResult], DatabaseError>, to batch: RowBatch) {
+        switch result {
+        case .success(let results):
+            var rows: [String: [String?]] = [:]
+            for row in results.first?.rows ?? [] {
+                if let id = row[1] { rows[id] = row }
+            }
+            for (operation, cancellation, deliver) in batch.waiting {
+                let row = rows[operation.id]
+                if let row, row[0] == nil, operation.batchMaySkip {
+                    runAlone(operation, in: batch.collection, cancellation: cancellation, deliver: deliver)
+                } else {
+                    deliver(.success(row))
+                }
+            }
+        case .failure(let error):
+            // A statement timeout or cancellation (57014) would only come again, once per operation.
+            let retries =
+                batch.waiting.count > 1 && batch.waiting[0].operation.retriesAloneAfterFailure
+                && !error.isUnavailable && !error.isMissingTable && error.sqlState != "57014"
+            for (operation, cancellation, deliver) in batch.waiting {
+                if retries {
+                    runAlone(operation, in: batch.collection, cancellation: cancellation, deliver: deliver)
+                } else {
+                    deliver(.failure(error))
+                }
+            }
+        }
+    }
+
+    /// The row operations that gathered while the statement of `key` ran take their turn.
+    private func batchReturned(_ key: BatchKey) {
+        batchesRunning.remove(key)
+        guard let held = heldBatches.removeValue(forKey: key) else { return }
+        waitingBatches[key] = held
+        enqueue(.rows(held))
     }
 
     private func fail(_ work: Work, _ error: DatabaseError) {
         switch work {
         case .statements(_, _, let completion):
             completion(.failure(error))
-        case .pointReads(let reads):
-            for read in reads.waiting { read.deliver(.failure(error)) }
+        case .rows(let batch):
+            for (_, _, deliver) in batch.waiting { deliver(.failure(error)) }
         }
     }
 

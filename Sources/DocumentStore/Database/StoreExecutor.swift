@@ -2,8 +2,8 @@ import EventLoop
 import Synchronization
 
 /// Runs collection operations for code on an event loop, without ever blocking it: statements go down
-/// the loop's own nonblocking connections (point reads that wait together coalesced into one statement
-/// per collection), and what must block (making a collection's tables, a transaction, several round
+/// the loop's own nonblocking connections (point reads, inserts and merges that wait together coalesced
+/// into one statement per collection and kind), and what must block (making a collection's tables, a transaction, several round
 /// trips, or any operation while the loop has no open connection) runs on `workers`. Unlimited finds
 /// stream on connections of their own. Completions run on the loop, which also counts the operations for
 /// the metrics.
@@ -105,8 +105,15 @@ public final class StoreExecutor: Sendable {
         switch operation.plan {
         case .blocking:
             runOnWorker(operation, on: loop, cancellation: cancellation, completion: completion)
-        case .pointRead(let id, let decode):
-            pipeline.pointRead(id, in: collection) { result in finish(result.map(decode)) }
+        case .row(let row, let decode):
+            pipeline.run(row, in: collection, cancellation: cancellation) { result in
+                switch result {
+                case .success(let row):
+                    completion(Result { () throws(DocumentStoreError) in try decode(row) })
+                case .failure(let error):
+                    finish(.failure(error))
+                }
+            }
         case .statements(let statements, let decode):
             pipeline.send(statements, cancellation: cancellation) { result in
                 switch result {

@@ -1,0 +1,142 @@
+import Foundation
+import TestSupport
+import Testing
+
+@testable import DocumentStore
+
+/// Inserts and merges of one collection that wait together go to PostgreSQL as one statement, and each
+/// still gets its own outcome: 201 or 409 per insert, 200 or 404 per merge, a refused document fails alone,
+/// and a row locked by another transaction holds up only the merge of that row.
+///
+/// One event loop with one database connection makes the batches certain: a PATCH of a locked row holds
+/// that connection while every other request arrives and waits.
+@Suite struct CoalescedWriteTests {
+    struct Sent {
+        let socket: RawSocket
+        let method: String
+        let id: String
+        let expected: Int
+    }
+
+    @Test func writesArrivingTogetherEachGetTheirOwnOutcome() throws {
+        let schema = TestPostgres.uniqueSchema("together")
+        defer { _ = try? TestPostgres.sql("DROP SCHEMA IF EXISTS \(unsafeSQL: "\"\(schema)\"") CASCADE") }
+        let (process, port) = try ServiceProcess.serve(
+            schema: schema, extra: ["EVENT_LOOPS": "1", "DB_LOOP_CONNECTIONS": "1"])
+        defer {
+            process.signal(SIGTERM)
+            _ = process.waitForExit()
+        }
+        let client = HTTPClient(port: port)
+        let seeded = ["gate", "locked"] + (0..<14).map { "m\($0)" }
+        let seed = seeded.map { #"{"id": "\#($0)", "seeded": true}"# }.joined(separator: ",")
+        #expect(try client.call("POST", "/sessions/events", json: "[\(seed)]").status == 201)
+        let table = "parlant_sessions_events"
+        // The loop's connection opens on the first request, which a worker serves meanwhile.
+        for _ in 0..<3 {
+            #expect(try client.call("GET", "/sessions/events/gate").status == 200)
+            usleep(200_000)
+        }
+
+        // Round 1: new ids (one twice), ids that exist, merges of present, missing and locked rows, and
+        // two merges of one row.
+        var writes: [(method: String, id: String, body: String, expected: Int)] = []
+        for n in 0..<20 { writes.append(("POST", "n\(n)", #"{"id": "n\#(n)", "n": \#(n)}"#, 201)) }
+        writes.append(("POST", "m0", #"{"id": "m0", "again": true}"#, 409))
+        writes.append(("POST", "m1", #"{"id": "m1", "again": true}"#, 409))
+        writes.append(("POST", "d0", #"{"id": "d0", "copy": 1}"#, 0))
+        writes.append(("POST", "d0", #"{"id": "d0", "copy": 2}"#, 0))
+        for n in 2..<12 { writes.append(("PATCH", "m\(n)", #"{"merged": \#(n)}"#, 200)) }
+        for n in 0..<3 { writes.append(("PATCH", "missing\(n)", #"{"merged": 1}"#, 404)) }
+        writes.append(("PATCH", "m12", #"{"first": 1}"#, 200))
+        writes.append(("PATCH", "m12", #"{"second": 2}"#, 200))
+        let rowLock = try RowLock(schema: schema, table: table, id: "locked")
+        let locked = try send(
+            [("PATCH", "locked", #"{"merged": "late"}"#, 200)], behindGateOf: schema, table: table, port: port,
+            together: writes)
+
+        // Every write but the locked row's is answered while that row stays locked; of two inserts of one
+        // new id, one is stored and the other is a duplicate.
+        var twiceInserted: [Int] = []
+        for sent in locked.others {
+            let response = try sent.socket.readResponse(timeout: 30)
+            if sent.id == "d0" {
+                twiceInserted.append(response.status)
+                continue
+            }
+            #expect(response.status == sent.expected, "\(sent.method) \(sent.id): \(response.text)")
+            if sent.expected == 200 || sent.expected == 201 {
+                #expect(response.object["id"] as? String == sent.id, "\(sent.method) \(sent.id): \(response.text)")
+            }
+        }
+        #expect(twiceInserted.sorted() == [201, 409], "one id inserted twice: \(twiceInserted)")
+        let late = try #require(locked.first.first)
+        #expect(!late.socket.waitReadable(seconds: 0.5), "the merge of the locked row answered before the lock was released")
+        rowLock.release()
+        let lateResponse = try late.socket.readResponse(timeout: 30)
+        #expect(lateResponse.status == 200)
+        #expect(lateResponse.object["merged"] as? String == "late")
+
+        // What is stored: each insert once, each merge applied, nothing for the missing ids.
+        for n in 0..<20 {
+            #expect(try client.call("GET", "/sessions/events/n\(n)").object["n"] as? Int == n)
+        }
+        for n in 0..<2 {
+            let document = try client.call("GET", "/sessions/events/m\(n)").object
+            #expect(document["again"] == nil && document["seeded"] as? Bool == true)
+        }
+        for n in 2..<12 {
+            #expect(try client.call("GET", "/sessions/events/m\(n)").object["merged"] as? Int == n)
+        }
+        let twice = try client.call("GET", "/sessions/events/m12").object
+        #expect(twice["first"] as? Int == 1 && twice["second"] as? Int == 2, "\(twice)")
+        #expect(try client.call("GET", "/sessions/events/missing0").status == 404)
+
+        // Round 2: PostgreSQL refuses one document of the batch (a number past its numeric range); that
+        // insert alone fails, the others are stored, and so is one id sent twice, once.
+        var round2: [(method: String, id: String, body: String, expected: Int)] = []
+        for n in 0..<10 { round2.append(("POST", "r\(n)", #"{"id": "r\#(n)"}"#, 201)) }
+        round2.append(("POST", "huge", #"{"id": "huge", "n": 1e200000}"#, 400))
+        round2.append(("POST", "r0", #"{"id": "r0"}"#, 409))
+        let second = try send([], behindGateOf: schema, table: table, port: port, together: round2)
+        var statuses: [String: [Int]] = [:]
+        for sent in second.others {
+            let response = try sent.socket.readResponse(timeout: 30)
+            statuses[sent.id, default: []].append(response.status)
+            if sent.id != "r0" {
+                #expect(response.status == sent.expected, "\(sent.method) \(sent.id): \(response.text)")
+            }
+        }
+        #expect(statuses["r0"]?.sorted() == [201, 409], "an id inserted twice: \(statuses["r0"] ?? [])")
+        #expect(try client.call("GET", "/sessions/events/huge").status == 404)
+        let stored = (0..<10).map { "r\($0)" }.joined(separator: ",")
+        #expect(try client.call("GET", "/sessions/events?id=in.(\(stored))&count=exact").object["total_count"] as? Int == 10)
+    }
+
+    /// Holds the service's one connection with a PATCH of the row `gate` (locked here), sends `first` and
+    /// then `together`, each on a connection of its own, and releases the gate: everything sent waited
+    /// together for the connection.
+    private func send(
+        _ first: [(method: String, id: String, body: String, expected: Int)],
+        behindGateOf schema: String, table: String, port: Int,
+        together: [(method: String, id: String, body: String, expected: Int)]
+    ) throws -> (first: [Sent], others: [Sent]) {
+        let gate = try RowLock(schema: schema, table: table, id: "gate")
+        let gateSocket = try #require(RawSocket.connect(port: port))
+        try gateSocket.send(RawSocket.request("PATCH", "/sessions/events/gate", port: port, json: #"{"gate": 1}"#))
+        try #require(RowLock.waitUntilBlocked(schema: schema, table: table))
+        func open(_ write: (method: String, id: String, body: String, expected: Int)) throws -> Sent {
+            let socket = try #require(RawSocket.connect(port: port))
+            let target = write.method == "POST" ? "/sessions/events" : "/sessions/events/\(write.id)"
+            try socket.send(RawSocket.request(write.method, target, port: port, json: write.body))
+            return Sent(socket: socket, method: write.method, id: write.id, expected: write.expected)
+        }
+        let firstSent = try first.map(open)
+        let others = try together.map(open)
+        // Time for the service to read every request; each then waits for the connection.
+        usleep(300_000)
+        gate.release()
+        #expect(try gateSocket.readResponse(timeout: 30).status == 200)
+        return (firstSent, others)
+    }
+}
