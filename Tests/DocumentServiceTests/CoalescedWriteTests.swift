@@ -38,8 +38,8 @@ import Testing
             usleep(200_000)
         }
 
-        // Round 1: new ids (one twice), ids that exist, merges of present, missing and locked rows, and
-        // two merges of one row.
+        // Round 1: new ids (one twice), ids that exist, merges of present, missing and locked rows, two
+        // merges of one row, and `:updateOne` by id (a merge too) of a present and a missing row.
         var writes: [(method: String, id: String, body: String, expected: Int)] = []
         for n in 0..<20 { writes.append(("POST", "n\(n)", #"{"id": "n\#(n)", "n": \#(n)}"#, 201)) }
         writes.append(("POST", "m0", #"{"id": "m0", "again": true}"#, 409))
@@ -50,6 +50,8 @@ import Testing
         for n in 0..<3 { writes.append(("PATCH", "missing\(n)", #"{"merged": 1}"#, 404)) }
         writes.append(("PATCH", "m12", #"{"first": 1}"#, 200))
         writes.append(("PATCH", "m12", #"{"second": 2}"#, 200))
+        writes.append(("UPDATE", "m13", #"{"where": {"id": "m13"}, "params": {"updated": true}}"#, 200))
+        writes.append(("UPDATE", "missing3", #"{"where": {"id": {"$eq": "missing3"}}, "params": {"updated": true}}"#, 200))
         let rowLock = try RowLock(schema: schema, table: table, id: "locked")
         let locked = try send(
             [("PATCH", "locked", #"{"merged": "late"}"#, 200)], behindGateOf: schema, table: table, port: port,
@@ -65,7 +67,13 @@ import Testing
                 continue
             }
             #expect(response.status == sent.expected, "\(sent.method) \(sent.id): \(response.text)")
-            if sent.expected == 200 || sent.expected == 201 {
+            if sent.method == "UPDATE" {
+                let updated = response.object["updated_document"] as? [String: Any]
+                let present = !sent.id.hasPrefix("missing")
+                #expect(response.object["matched_count"] as? Int == (present ? 1 : 0), "\(sent.id): \(response.text)")
+                #expect(updated?["id"] as? String == (present ? sent.id : nil), "\(sent.id): \(response.text)")
+                #expect(updated?["updated"] as? Bool == (present ? true : nil), "\(sent.id): \(response.text)")
+            } else if sent.expected == 200 || sent.expected == 201 {
                 #expect(response.object["id"] as? String == sent.id, "\(sent.method) \(sent.id): \(response.text)")
             }
         }
@@ -127,8 +135,13 @@ import Testing
         try #require(RowLock.waitUntilBlocked(schema: schema, table: table))
         func open(_ write: (method: String, id: String, body: String, expected: Int)) throws -> Sent {
             let socket = try #require(RawSocket.connect(port: port))
-            let target = write.method == "POST" ? "/sessions/events" : "/sessions/events/\(write.id)"
-            try socket.send(RawSocket.request(write.method, target, port: port, json: write.body))
+            let (method, target) =
+                switch write.method {
+                case "POST": ("POST", "/sessions/events")
+                case "UPDATE": ("POST", "/sessions/events:updateOne")
+                default: (write.method, "/sessions/events/\(write.id)")
+                }
+            try socket.send(RawSocket.request(method, target, port: port, json: write.body))
             return Sent(socket: socket, method: write.method, id: write.id, expected: write.expected)
         }
         let firstSent = try first.map(open)

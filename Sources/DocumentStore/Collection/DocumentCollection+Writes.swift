@@ -166,6 +166,16 @@ extension DocumentCollection {
         upsert: Bool = false
     ) throws(DocumentStoreError) -> CollectionOperation<UpdateOutcome> {
         let patch = try Self.checkedPatch(params)
+        // By id alone (as Parlant updates sessions, events and customers) it is a merge, which an event
+        // loop coalesces with the others that wait.
+        if !upsert, let id = Self.onlyID(in: filter), patch["id"] == nil || patch["id"] == .string(id) {
+            return CollectionOperation(
+                self, named: "update_one",
+                .row(RowOperation(kind: .merge, id: id, json: JSONValue.object(patch).serialized)) { row in
+                    UpdateOutcome(row: row, inserted: false)
+                },
+                whenMissing: UpdateOutcome(row: nil, inserted: false))
+        }
         let update: SQLQuery = """
             UPDATE \(table.name.sql) AS target SET \(Self.mergeAssignments) \
             FROM (SELECT \(bind: JSONValue.object(patch).serialized)::jsonb AS patch) p \
@@ -256,6 +266,18 @@ extension DocumentCollection {
         }
         try NewDocument.checkFields(of: object)
         return object
+    }
+
+    /// The id a filter matches when it is `id` equal to a string and nothing else.
+    static func onlyID(in filter: Where) -> String? {
+        switch filter {
+        case .compare(let field, .equal, .string(let id)) where field.segments == ["id"]:
+            return id
+        case .all(let parts) where parts.count == 1:
+            return onlyID(in: parts[0])
+        default:
+            return nil
+        }
     }
 
     /// The `field: value` equalities at the top of a filter (outside `$or`), as MongoDB's upsert uses them.
