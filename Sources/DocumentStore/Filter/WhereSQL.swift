@@ -62,7 +62,11 @@ struct WhereSQL {
                     jsonValues.append(value)
                     continue
                 }
-                if Self.couldBeOtherType(text) { ambiguous.append(text) } else { plain.append(text) }
+                if Self.columnCouldHoldOtherType(field.segments[0], text) {
+                    ambiguous.append(text)
+                } else {
+                    plain.append(text)
+                }
             }
             if !plain.isEmpty {
                 tests.append("\(column) = ANY(\(bind: ArrayLiteral.text(plain))::text[])")
@@ -83,8 +87,13 @@ struct WhereSQL {
         return (test, jsonValues.isEmpty)
     }
 
-    /// Whether a string is the JSON text of a value of another type (`5`, `true`, `[1]`), as a copied
-    /// column holds for a non-string field: then only the JSON test can tell the two apart.
+    /// Whether the copied column `name` may hold `text` for a field that is not that string: the JSON
+    /// text of a value of another type (`5`, `true`, `[1]`), which only the JSON test can tell apart.
+    /// Never for `id`: every write checks that a document's id is a string.
+    private static func columnCouldHoldOtherType(_ name: String, _ text: String) -> Bool {
+        name != "id" && couldBeOtherType(text)
+    }
+
     private static func couldBeOtherType(_ text: String) -> Bool {
         (try? JSONValue.parse(text)).map { $0.stringValue == nil } ?? false
     }
@@ -141,7 +150,7 @@ struct WhereSQL {
             let column = SQLIdentifier(name)
         {
             let columnTest: SQLQuery = "\(column) = \(bind: text)"
-            return Self.couldBeOtherType(text) ? "(\(columnTest) AND \(exact))" : columnTest
+            return Self.columnCouldHoldOtherType(name, text) ? "(\(columnTest) AND \(exact))" : columnTest
         }
         let containment = JSONValue.object(JSONObject([(name, value.jsonValue)])).serialized
         return "(data @> \(bind: containment)::jsonb AND \(exact))"
