@@ -22,7 +22,9 @@ import Testing
         let schema = TestPostgres.uniqueSchema("together")
         defer { _ = try? TestPostgres.sql("DROP SCHEMA IF EXISTS \(unsafeSQL: "\"\(schema)\"") CASCADE") }
         let (process, port) = try ServiceProcess.serve(
-            schema: schema, extra: ["EVENT_LOOPS": "1", "DB_LOOP_CONNECTIONS": "1"])
+            schema: schema,
+            // A lock wait lasts until the test releases the lock (a batch that waited would hold up the rest).
+            extra: ["EVENT_LOOPS": "1", "DB_LOOP_CONNECTIONS": "1", "DB_LOCK_TIMEOUT_MS": "60000", "DB_STATEMENT_TIMEOUT_MS": "60000"])
         defer {
             process.signal(SIGTERM)
             _ = process.waitForExit()
@@ -119,6 +121,46 @@ import Testing
         #expect(try client.call("GET", "/sessions/events/huge").status == 404)
         let stored = (0..<10).map { "r\($0)" }.joined(separator: ",")
         #expect(try client.call("GET", "/sessions/events?id=in.(\(stored))&count=exact").object["total_count"] as? Int == 10)
+
+        // Round 3: `:updateOne` by customer_id, each updating its customer's first document (one
+        // customer twice, one without documents).
+        let customers = ["c0", "c0", "c1", "c2", "c3", "c4"].enumerated().map { index, customer in
+            #"{"id": "u\#(index)", "customer_id": "\#(customer)", "creation_utc": "2026-01-0\#(index + 1)T00:00:00+00:00"}"#
+        }
+        #expect(try client.call("POST", "/sessions/events", json: "[\(customers.joined(separator: ","))]").status == 201)
+        func update(_ customer: String, _ params: String) -> (method: String, id: String, body: String, expected: Int) {
+            ("UPDATE", customer, #"{"where": {"customer_id": "\#(customer)"}, "params": \#(params)}"#, 200)
+        }
+        let third = try send(
+            [], behindGateOf: schema, table: table, port: port,
+            together: [
+                update("c0", #"{"first": 1}"#), update("c0", #"{"second": 2}"#), update("c1", #"{"one": 1}"#),
+                update("c2", #"{"two": 2}"#), update("c-none", #"{"none": 1}"#),
+            ])
+        var matched: [String: [Int]] = [:]
+        for sent in third.others {
+            let response = try sent.socket.readResponse(timeout: 30)
+            #expect(response.status == 200, "\(sent.id): \(response.text)")
+            matched[sent.id, default: []].append(response.object["matched_count"] as? Int ?? -1)
+        }
+        #expect(matched == ["c0": [1, 1], "c1": [1], "c2": [1], "c-none": [0]])
+        let firstOfC0 = try client.call("GET", "/sessions/events/u0").object
+        #expect(firstOfC0["first"] as? Int == 1 && firstOfC0["second"] as? Int == 2, "\(firstOfC0)")
+        #expect(try client.call("GET", "/sessions/events/u1").object["first"] == nil)
+        #expect(try client.call("GET", "/sessions/events/u2").object["one"] as? Int == 1)
+        #expect(try client.call("GET", "/sessions/events/u3").object["two"] as? Int == 2)
+
+        // Round 4: a customer's first document is locked; its update waits for it, the other's does not.
+        let customerLock = try RowLock(schema: schema, table: table, id: "u5")
+        let fourth = try send(
+            [], behindGateOf: schema, table: table, port: port,
+            together: [update("c3", #"{"three": 3}"#), update("c4", #"{"four": 4}"#)])
+        let three = try fourth.others[0].socket.readResponse(timeout: 20)
+        #expect(three.status == 200 && three.object["matched_count"] as? Int == 1, "\(three.text)")
+        #expect(!fourth.others[1].socket.waitReadable(seconds: 0.5), "the update of a locked document did not wait")
+        customerLock.release()
+        let four = try fourth.others[1].socket.readResponse(timeout: 30)
+        #expect(four.status == 200 && (four.object["updated_document"] as? [String: Any])?["four"] as? Int == 4, "\(four.text)")
     }
 
     /// Holds the service's one connection with a PATCH of the row `gate` (locked here), sends `first` and

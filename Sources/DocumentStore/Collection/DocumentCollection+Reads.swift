@@ -73,7 +73,7 @@ extension DocumentCollection {
     /// `get(id:)` as an operation: a point read.
     public func getOperation(id: String) -> CollectionOperation<StoredDocument?> {
         CollectionOperation(
-            self, named: "get", .row(RowOperation(kind: .read, id: id, json: nil), decode: { row in row.map(DocumentTable.document) }),
+            self, named: "get", .row(RowOperation(kind: .read, key: id, json: nil), decode: { row in row.map(DocumentTable.document) }),
             whenMissing: .some(nil))
     }
 

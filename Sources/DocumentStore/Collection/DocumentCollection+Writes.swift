@@ -58,7 +58,7 @@ extension DocumentCollection {
         let id = object["id"]?.stringValue ?? ""
         return CollectionOperation(
             self, named: "insert",
-            .row(RowOperation(kind: .insert, id: id, json: JSONValue.object(object).serialized)) { row throws(DocumentStoreError) in
+            .row(RowOperation(kind: .insert, key: id, json: JSONValue.object(object).serialized)) { row throws(DocumentStoreError) in
                 guard let row else { throw .duplicateID() }
                 return DocumentTable.document(from: row)
             },
@@ -152,7 +152,7 @@ extension DocumentCollection {
         }
         return CollectionOperation(
             self, named: "merge",
-            .row(RowOperation(kind: .merge, id: id, json: JSONValue.object(patch).serialized)) { row in
+            .row(RowOperation(kind: .merge, key: id, json: JSONValue.object(patch).serialized)) { row in
                 row.map(DocumentTable.document)
             },
             whenMissing: .some(nil))
@@ -171,8 +171,18 @@ extension DocumentCollection {
         if !upsert, let id = Self.onlyID(in: filter), patch["id"] == nil || patch["id"] == .string(id) {
             return CollectionOperation(
                 self, named: "update_one",
-                .row(RowOperation(kind: .merge, id: id, json: JSONValue.object(patch).serialized)) { row in
+                .row(RowOperation(kind: .merge, key: id, json: JSONValue.object(patch).serialized)) { row in
                     UpdateOutcome(row: row, inserted: false)
+                },
+                whenMissing: UpdateOutcome(row: nil, inserted: false))
+        }
+        // By one copied column equal to a string: the update of that value's first document, which an
+        // event loop also coalesces.
+        if !upsert, let (column, value) = Self.onlyColumnEquality(in: filter) {
+            return CollectionOperation(
+                self, named: "update_one",
+                .row(RowOperation(kind: .updateFirst(column: column), key: value, json: JSONValue.object(patch).serialized)) {
+                    row in UpdateOutcome(row: row, inserted: false)
                 },
                 whenMissing: UpdateOutcome(row: nil, inserted: false))
         }
@@ -275,6 +285,23 @@ extension DocumentCollection {
             return id
         case .all(let parts) where parts.count == 1:
             return onlyID(in: parts[0])
+        default:
+            return nil
+        }
+    }
+
+    /// The column and string of a filter that is one copied column (not `id`) equal to a string, and
+    /// nothing else, when the column's test alone is exact for that string.
+    static func onlyColumnEquality(in filter: Where) -> (SQLIdentifier, String)? {
+        switch filter {
+        case .compare(let field, .equal, .string(let value)) where field.segments.count == 1:
+            let name = field.segments[0]
+            guard name != "id", WhereSQL.columnTestIsExact(name, value), let column = SQLIdentifier(name) else {
+                return nil
+            }
+            return (column, value)
+        case .all(let parts) where parts.count == 1:
+            return onlyColumnEquality(in: parts[0])
         default:
             return nil
         }

@@ -21,7 +21,7 @@ final class LoopPipeline: @unchecked Sendable {
         let collection: DocumentCollection
         let kind: RowOperation.Kind
         var waiting: [(operation: RowOperation, cancellation: Cancellation?, deliver: RowDelivery)] = []
-        var ids: Set<String> = []
+        var keys: Set<String> = []
 
         init(collection: DocumentCollection, kind: RowOperation.Kind) {
             self.collection = collection
@@ -30,14 +30,14 @@ final class LoopPipeline: @unchecked Sendable {
 
         var key: BatchKey { BatchKey(table: collection.names, kind: kind) }
 
-        /// Whether `operation` may join: a write never shares a batch with another write of its id.
+        /// Whether `operation` may join: a write never shares a batch with another write of its key.
         func admits(_ operation: RowOperation) -> Bool {
-            !operation.needsDistinctID || !ids.contains(operation.id)
+            !operation.needsDistinctKey || !keys.contains(operation.key)
         }
 
         func add(_ operation: RowOperation, _ cancellation: Cancellation?, _ deliver: @escaping RowDelivery) {
             waiting.append((operation, cancellation, deliver))
-            if operation.needsDistinctID { ids.insert(operation.id) }
+            if operation.needsDistinctKey { keys.insert(operation.key) }
         }
     }
 
@@ -125,7 +125,7 @@ final class LoopPipeline: @unchecked Sendable {
     }
 
     /// Runs `operation` and delivers its row (or nil), in one statement with the other row operations of
-    /// its kind and collection that wait. A write whose id is already in the gathering batch runs alone.
+    /// its kind and collection that wait. A write whose key is already in the gathering batch runs alone.
     /// When `cancellation` is cancelled first, the operation is left out; when it is cancelled while the
     /// operation runs alone, its connection is given up and its statement cancelled (a batch never waits
     /// for a row lock, and runs on).
@@ -273,12 +273,16 @@ final class LoopPipeline: @unchecked Sendable {
     private func deliver(_ result: Result<[QueryResult], DatabaseError>, to batch: RowBatch) {
         switch result {
         case .success(let results):
+            let answered = results.first?.rows ?? []
             var rows: [String: [String?]] = [:]
-            for row in results.first?.rows ?? [] {
-                if let id = row[1] { rows[id] = row }
+            if batch.waiting.count > 1 {
+                let keyColumn = batch.waiting[0].operation.resultKeyColumn
+                for row in answered {
+                    if let key = row[keyColumn] { rows[key] = row }
+                }
             }
             for (operation, cancellation, deliver) in batch.waiting {
-                let row = rows[operation.id]
+                let row = batch.waiting.count == 1 ? answered.first : rows[operation.key]
                 if let row, row[0] == nil, operation.batchMaySkip {
                     runAlone(operation, in: batch.collection, cancellation: cancellation, deliver: deliver)
                 } else {

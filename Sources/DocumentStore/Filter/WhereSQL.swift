@@ -87,6 +87,11 @@ struct WhereSQL {
         return (test, jsonValues.isEmpty)
     }
 
+    /// Whether `name` is a copied column whose test alone is exact for the string `text`.
+    static func columnTestIsExact(_ name: String, _ text: String) -> Bool {
+        columnFields.contains(name) && !columnCouldHoldOtherType(name, text)
+    }
+
     /// Whether the copied column `name` may hold `text` for a field that is not that string: the JSON
     /// text of a value of another type (`5`, `true`, `[1]`), which only the JSON test can tell apart.
     /// Never for `id`: every write checks that a document's id is a string.
