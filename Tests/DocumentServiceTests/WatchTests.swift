@@ -130,6 +130,19 @@ import Testing
         try Self.insert(client, "/sessions/events", #"{"id": "e1", "session_id": "s1234"}"#)
         #expect(streams[1233].next()?.description == "upsert e1")
         for stream in streams { stream.close() }
+
+        // Watchers whose clients left are closed at once, not at their next keep-alive 15 s later: only
+        // the first watcher's connection and the one asking stay open.
+        var open = Int.max
+        let deadline = Date().addingTimeInterval(10)
+        while open > 2 && Date() < deadline {
+            usleep(200_000)
+            let metrics = try client.call("GET", "/metrics").text
+            let line = metrics.split(separator: "\n").first { $0.hasPrefix("docstore_http_connections_open ") }
+            open = line.flatMap { Int($0.split(separator: " ")[1]) } ?? Int.max
+        }
+        #expect(open <= 2, "\(open) connections still open 10 s after \(watchers) watchers left")
+        first.close()
     }
 
     /// Open watches do not hold a SIGTERM to the end of its grace period: they end at once, their clients

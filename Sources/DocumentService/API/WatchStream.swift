@@ -42,6 +42,9 @@ final class WatchStream: ResponseStream, @unchecked Sendable {
     static let unsentLimit = 8 * 1024 * 1024
     static let heldBackLimit = 10_000
 
+    /// Events are small and a watch lives long: a small buffer keeps thousands of watchers cheap.
+    var blockSize: Int { 8 * 1024 }
+
     init(
         loop: EventLoop, executor: StoreExecutor, collection: DocumentCollection, filter: Where, hub: ChangeHub,
         after cursor: Cursor?

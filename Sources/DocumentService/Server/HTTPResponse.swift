@@ -33,6 +33,12 @@ public protocol ResponseStream: AnyObject, Sendable {
     /// Releases what the stream holds, also while a `next` is under way; called once, whether or not it
     /// reached the end. Must not block.
     func close()
+    /// The bytes libmicrohttpd takes at a time, in a buffer the response holds while it lives.
+    var blockSize: Int { get }
+}
+
+extension ResponseStream {
+    public var blockSize: Int { 64 * 1024 }
 }
 
 /// One step of a `ResponseStream`.

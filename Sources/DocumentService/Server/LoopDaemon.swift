@@ -110,11 +110,14 @@ final class LoopDaemon: @unchecked Sendable {
     /// their request line, or whose body arrives slower than `minimumBodyRate` once `headerTimeout` has
     /// passed since their head (a trickle of bytes keeps libmicrohttpd's idle timeout from ever firing;
     /// these deadlines do not move); and starts watching for their clients leaving the requests that have
-    /// waited for their answer since the last check (most are answered long before, at no cost).
+    /// waited for their answer, or a streamed body for its next bytes, since the last check (most are
+    /// answered long before, at no cost).
     private func scheduleArrivalCheck() {
         loop.schedule(after: .milliseconds(500)) { [weak self] in
             guard let self, daemon != nil else { return }
-            for state in suspended.values where state.phase == .waiting { watchForDeparture(state) }
+            for state in suspended.values where state.phase == .waiting || state.streamReader != nil {
+                watchForDeparture(state)
+            }
             let now = ContinuousClock.now
             let settings = context.settings
             for state in arriving.values {
@@ -188,8 +191,6 @@ final class LoopDaemon: @unchecked Sendable {
     private static let connectionMemoryLimit = 8 * 1024
     /// Bytes of an oversized chunked body read and dropped before the connection is closed instead.
     private static let maximumDiscardedBytes = 64 << 20
-    /// Bytes handed to a streamed response's reader at a time.
-    fileprivate static let streamBlockSize = 64 * 1024
 
     /// Runs the daemon, and again while it asks to at once (a reply just sent leaves its connection to
     /// finish the request and read the next), a few times: the loop would otherwise take a whole turn,
@@ -329,9 +330,10 @@ final class LoopDaemon: @unchecked Sendable {
         return .YES
     }
 
-    /// While the request waits for its answer its connection is suspended, and libmicrohttpd does not
-    /// watch it: the loop does, and when the client closes its side (before or after the watch begins),
-    /// cancels the request's work.
+    /// While the request waits for its answer, or its streamed body for more bytes (a watch with nothing
+    /// to send), its connection is suspended, and libmicrohttpd does not watch it: the loop does, and when
+    /// the client closes its side (before or after the watch begins), cancels the request's work, or cuts
+    /// the stream off so that the request ends and the stream is closed at once.
     private func watchForDeparture(_ state: RequestState) {
         guard state.isSuspended, let connection = state.connection, state.watchedSocket < 0 else { return }
         let socket = docstore_mhd_connection_fd(connection)
@@ -340,7 +342,12 @@ final class LoopDaemon: @unchecked Sendable {
         loop.register(socket, for: .peerClosed) { [unowned self, state] readiness in
             guard readiness.failed else { return }
             stopWatching(state)
-            state.cancellation.cancel()
+            if let reader = state.streamReader {
+                reader.abort()
+                resume(state)
+            } else {
+                state.cancellation.cancel()
+            }
         }
     }
 
@@ -429,7 +436,7 @@ final class LoopDaemon: @unchecked Sendable {
             // client would read as the start of its next response. Without chunked framing nothing
             // follows the headers; the connection then closes, as a body of unknown length requires.
             stream.close()
-            created = MHD_create_response_from_callback(UInt64.max, Self.streamBlockSize, endOfStream, nil, nil)
+            created = MHD_create_response_from_callback(UInt64.max, stream.blockSize, endOfStream, nil, nil)
             if let created { _ = docstore_mhd_end_by_closing(created) }
         case .stream(let stream):
             let reader = StreamReader(stream, daemon: self, state: state)
@@ -437,7 +444,7 @@ final class LoopDaemon: @unchecked Sendable {
             let pointer = Unmanaged.passRetained(reader).toOpaque()
             created = MHD_create_response_from_callback(
                 UInt64.max,
-                Self.streamBlockSize,
+                stream.blockSize,
                 readStream,
                 pointer,
                 releaseStream
