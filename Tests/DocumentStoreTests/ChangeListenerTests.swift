@@ -45,7 +45,7 @@ import Testing
         try writer.execute("COMMIT")
         #expect(heard.wait(for: payload), "the commit was not heard: \(heard.all)")
 
-        // Its connection is killed: it listens again, says so, and hears the next write.
+        // Its connection is killed: it listens again and hears the next write.
         let killed = try TestDatabase.sql(
             """
             SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
@@ -60,6 +60,5 @@ import Testing
             heardAgain = heard.wait(for: payload, count: 2, seconds: 1)
         }
         #expect(heardAgain, "no write after the kill was heard: \(heard.all)")
-        #expect(heard.all.filter { $0 == "(listening)" }.count >= 2, "the listener never said to read again: \(heard.all)")
     }
 }

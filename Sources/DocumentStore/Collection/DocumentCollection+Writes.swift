@@ -166,33 +166,13 @@ extension DocumentCollection {
         upsert: Bool = false
     ) throws(DocumentStoreError) -> CollectionOperation<UpdateOutcome> {
         let patch = try Self.checkedPatch(params)
-        // By id alone (as Parlant updates sessions, events and customers) it is a merge, which an event
-        // loop coalesces with the others that wait.
-        if !upsert, let id = Self.onlyID(in: filter), patch["id"] == nil || patch["id"] == .string(id) {
+        if !upsert, let row = Self.coalescibleUpdate(filter, patch: patch) {
             return CollectionOperation(
-                self, named: "update_one",
-                .row(RowOperation(kind: .merge, key: id, json: JSONValue.object(patch).serialized)) { row in
-                    UpdateOutcome(row: row, inserted: false)
-                },
+                self, named: "update_one", .row(row) { row in UpdateOutcome(row: row, inserted: false) },
                 whenMissing: UpdateOutcome(row: nil, inserted: false))
         }
-        // By one copied column equal to a string: the update of that value's first document, which an
-        // event loop also coalesces.
-        if !upsert, let (column, value) = Self.onlyColumnEquality(in: filter) {
-            return CollectionOperation(
-                self, named: "update_one",
-                .row(RowOperation(kind: .updateFirst(column: column), key: value, json: JSONValue.object(patch).serialized)) {
-                    row in UpdateOutcome(row: row, inserted: false)
-                },
-                whenMissing: UpdateOutcome(row: nil, inserted: false))
-        }
-        let update: SQLQuery = """
-            UPDATE \(table.name.sql) AS target SET \(Self.mergeAssignments) \
-            FROM (SELECT \(bind: JSONValue.object(patch).serialized)::jsonb AS patch) p \
-            WHERE target.id = (SELECT id FROM \(table.name.sql) WHERE \(table.condition(filter)) \
-            ORDER BY creation_utc COLLATE "C", id COLLATE "C" LIMIT 1 FOR UPDATE) \
-            RETURNING \(Self.targetSelection)
-            """
+        let update = updateFirstStatement(
+            matching: table.condition(filter), patch: JSONValue.object(patch).serialized)
         guard upsert else {
             return CollectionOperation(
                 self, named: "update_one",
@@ -204,11 +184,7 @@ extension DocumentCollection {
         var document = Self.equalities(in: filter)
         for (key, value) in patch { document[key] = value }
         let object = try NewDocument.complete(.object(document))
-        let insert: SQLQuery = """
-            INSERT INTO \(table.name.sql) (\(Self.columnList)) \
-            SELECT \(Self.columnValues(of: "d")) FROM (SELECT \(bind: JSONValue.object(object).serialized)::jsonb AS d) s \
-            ON CONFLICT (id) DO NOTHING RETURNING \(table.selection)
-            """
+        let insert = insertStatement(document: JSONValue.object(object).serialized)
         return CollectionOperation(
             self, named: "update_one",
             .blocking({ [self] () throws(DocumentStoreError) in
@@ -250,6 +226,27 @@ extension DocumentCollection {
 
     // MARK: - SQL pieces
 
+    /// Inserts the document (JSON text) unless its id exists; returns its row, or none.
+    func insertStatement(document: String) -> SQLQuery {
+        """
+        INSERT INTO \(table.name.sql) (\(Self.columnList)) \
+        SELECT \(Self.columnValues(of: "d")) FROM (SELECT \(bind: document)::jsonb AS d) s \
+        ON CONFLICT (id) DO NOTHING RETURNING \(table.selection)
+        """
+    }
+
+    /// Merges the patch (JSON text) into the first document in keyset order that `condition` matches,
+    /// waiting for its row lock; returns its row, or none.
+    func updateFirstStatement(matching condition: SQLQuery, patch: String) -> SQLQuery {
+        """
+        UPDATE \(table.name.sql) AS target SET \(Self.mergeAssignments) \
+        FROM (SELECT \(bind: patch)::jsonb AS patch) p \
+        WHERE target.id = (SELECT id FROM \(table.name.sql) WHERE \(condition) \
+        ORDER BY creation_utc COLLATE "C", id COLLATE "C" LIMIT 1 FOR UPDATE) \
+        RETURNING \(Self.targetSelection)
+        """
+    }
+
     static let columnList: SQLQuery = "id, version, creation_utc, session_id, customer_id, agent_id, data"
 
     /// The column values of a new row, each copied from the document `alias`.
@@ -278,30 +275,27 @@ extension DocumentCollection {
         return object
     }
 
-    /// The id a filter matches when it is `id` equal to a string and nothing else.
-    static func onlyID(in filter: Where) -> String? {
-        switch filter {
-        case .compare(let field, .equal, .string(let id)) where field.segments == ["id"]:
-            return id
-        case .all(let parts) where parts.count == 1:
-            return onlyID(in: parts[0])
-        default:
-            return nil
+    /// `updateOne` without upsert as an operation an event loop coalesces, when its filter allows: by id
+    /// alone (as Parlant updates sessions, events and customers) a merge, unless the patch renames the
+    /// document; by one other copied column equal to a string, the update of that value's first document.
+    static func coalescibleUpdate(_ filter: Where, patch: JSONObject) -> RowOperation? {
+        guard let (field, value) = onlyStringEquality(in: filter) else { return nil }
+        let json = JSONValue.object(patch).serialized
+        if field == "id" {
+            guard patch["id"] == nil || patch["id"] == .string(value) else { return nil }
+            return RowOperation(kind: .merge, key: value, json: json)
         }
+        guard WhereSQL.columnTestIsExact(field, value), let column = SQLIdentifier(field) else { return nil }
+        return RowOperation(kind: .updateFirst(column: column), key: value, json: json)
     }
 
-    /// The column and string of a filter that is one copied column (not `id`) equal to a string, and
-    /// nothing else, when the column's test alone is exact for that string.
-    static func onlyColumnEquality(in filter: Where) -> (SQLIdentifier, String)? {
+    /// The field and string of a filter that is one top-level field equal to a string, and nothing else.
+    static func onlyStringEquality(in filter: Where) -> (field: String, value: String)? {
         switch filter {
         case .compare(let field, .equal, .string(let value)) where field.segments.count == 1:
-            let name = field.segments[0]
-            guard name != "id", WhereSQL.columnTestIsExact(name, value), let column = SQLIdentifier(name) else {
-                return nil
-            }
-            return (column, value)
+            return (field.segments[0], value)
         case .all(let parts) where parts.count == 1:
-            return onlyColumnEquality(in: parts[0])
+            return onlyStringEquality(in: parts[0])
         default:
             return nil
         }

@@ -53,11 +53,7 @@ extension DocumentCollection {
             let ids = ArrayLiteral.text(operations.map(\.key))
             query = "SELECT \(table.selection) FROM \(table.name.sql) WHERE id = ANY(\(bind: ids)::text[])"
         case (.insert, 1):
-            query = """
-                INSERT INTO \(table.name.sql) (\(Self.columnList)) \
-                SELECT \(Self.columnValues(of: "d")) FROM (SELECT \(bind: operations[0].json ?? "{}")::jsonb AS d) s \
-                ON CONFLICT (id) DO NOTHING RETURNING \(table.selection)
-                """
+            query = insertStatement(document: operations[0].json ?? "{}")
         case (.insert, _):
             // In id order, so that two batches inserting the same ids wait for each other, never deadlock.
             let documents = ArrayLiteral.text(operations.sorted { $0.key < $1.key }.map { $0.json ?? "{}" })
@@ -89,13 +85,8 @@ extension DocumentCollection {
                 WHERE id = ANY(\(bind: ids)::text[]) AND id NOT IN (SELECT id FROM locked)
                 """
         case (.updateFirst(let column), 1):
-            query = """
-                UPDATE \(table.name.sql) AS target SET \(Self.mergeAssignments) \
-                FROM (SELECT \(bind: operations[0].json ?? "{}")::jsonb AS patch) p \
-                WHERE target.id = (SELECT id FROM \(table.name.sql) WHERE \(column) = \(bind: operations[0].key) \
-                ORDER BY creation_utc COLLATE "C", id COLLATE "C" LIMIT 1 FOR UPDATE) \
-                RETURNING \(Self.targetSelection)
-                """
+            query = updateFirstStatement(
+                matching: "\(column) = \(bind: operations[0].key)", patch: operations[0].json ?? "{}")
         case (.updateFirst(let column), _):
             // Each value's first document is locked without waiting: a locked one fails the batch
             // (55P03), and each update then runs alone and waits, as it would have.

@@ -84,10 +84,13 @@ public final class StoreExecutor: Sendable {
             pipeline.prepare()
             return runOnWorker(operation, on: loop, cancellation: cancellation, completion: completion)
         }
-        let finish = { [self] (outcome: Result<Outcome, DatabaseError>) in
-            switch outcome {
-            case .success(let value):
-                completion(.success(value))
+        // PostgreSQL's answer, decoded; or its failure, where a missing table may still be an answer.
+        func finish<Answer>(
+            _ result: Result<Answer, DatabaseError>, _ decode: (Answer) throws(DocumentStoreError) -> Outcome
+        ) {
+            switch result {
+            case .success(let answer):
+                completion(Result { () throws(DocumentStoreError) in try decode(answer) })
             case .failure(let error) where error.isMissingTable:
                 if let empty = operation.whenMissing {
                     completion(.success(empty))
@@ -106,23 +109,9 @@ public final class StoreExecutor: Sendable {
         case .blocking:
             runOnWorker(operation, on: loop, cancellation: cancellation, completion: completion)
         case .row(let row, let decode):
-            pipeline.run(row, in: collection, cancellation: cancellation) { result in
-                switch result {
-                case .success(let row):
-                    completion(Result { () throws(DocumentStoreError) in try decode(row) })
-                case .failure(let error):
-                    finish(.failure(error))
-                }
-            }
+            pipeline.run(row, in: collection, cancellation: cancellation) { result in finish(result, decode) }
         case .statements(let statements, let decode):
-            pipeline.send(statements, cancellation: cancellation) { result in
-                switch result {
-                case .success(let results):
-                    completion(Result { () throws(DocumentStoreError) in try decode(results) })
-                case .failure(let error):
-                    finish(.failure(error))
-                }
-            }
+            pipeline.send(statements, cancellation: cancellation) { result in finish(result, decode) }
         }
     }
 
